@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from .addresses import is_bogon
 from .model import Control, Failure, HTTPObservation, Measurement, Route, Trust
 from .schema import Blocking, Evidence, Interception, Layer, Method, Status
 
@@ -155,7 +156,7 @@ def _dns_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
     precise = [d.failure for d in m.dns if d.failure is not None and d.rcode is not None]
     failure = (precise[0] if used.failure and precise else used.failure) or Failure.DNS_BOGON
     if failure is Failure.DNS_BOGON or _sinkholed(m, ctl):
-        if ctl is not None and ctl.dns_addresses and all(_is_bogon(a) for a in ctl.dns_addresses):
+        if ctl is not None and ctl.dns_addresses and all(is_bogon(a) for a in ctl.dns_addresses):
             return None  # the site really publishes such an address
         if ctl is not None or known or _null_route(used.addresses):
             vendor, category = _vendor(_first_pages(pages))
@@ -339,7 +340,7 @@ def _sinkholed(m: Measurement, ctl: Control | None) -> bool:
     used = m.dns[0] if m.dns else None
     if used is None or used.failure is not None or not used.addresses:
         return False
-    if all(_is_bogon(a) for a in used.addresses):
+    if all(is_bogon(a) for a in used.addresses):
         return True
     if ctl is None or not ctl.dns_addresses or set(used.addresses) & set(ctl.dns_addresses):
         return False
@@ -347,14 +348,6 @@ def _sinkholed(m: Measurement, ctl: Control | None) -> bool:
     http_other = m.scheme == "http" and bool(m.http) and ctl.http is not None and any(
         h.title and ctl.http.title and _norm(h.title) != _norm(ctl.http.title) for h in m.http)
     return tls_bad or http_other
-
-
-def _is_bogon(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return not ip.is_global or ip.is_unspecified
 
 
 def _null_route(addresses: Sequence[str]) -> bool:

@@ -1,0 +1,240 @@
+"""Probe many targets at once and judge them: the library behind `access-probe check`.
+
+Every endpoint is measured concurrently (a bounded pool), the control vantage point is asked
+about the same URLs at the same time, and the whole run is bounded by a deadline derived from
+the step timeout, so a catalogue of blocked sites takes about one step timeout plus a few round
+trips, never the sum of its timeouts. Baseline endpoints (sites councils almost never block)
+are always measured: with the control service, they tell "offline" from "blocked".
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from . import __version__
+from .catalogue import Catalogue, Role
+from .config import Config
+from .errors import UsageError
+from .model import Control, HTTPObservation, Measurement, ProxyObservation
+from .schema import CheckDocument, Context, Result, Status, utc_now
+from .verdict import PageFacts, PageMatch, Pages, Verdict, decide
+
+if TYPE_CHECKING:
+    from .measure import Limits
+    from .netenv import NetEnv
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    id: str
+    url: str
+    service: str | None
+    category: str | None
+    known: bool  # the host belongs to a catalogue service
+    reported: bool = True  # False for baselines measured only to judge connectivity
+
+
+def normalise_url(text: str) -> str:
+    """Accept what officers paste: a bare host gets https://. Raise UsageError otherwise."""
+    candidate = text.strip()
+    if "://" not in candidate:
+        candidate = "https://" + candidate
+    parts = urlsplit(candidate)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {text!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise UsageError(f"bad port in URL {text!r}") from exc
+    return candidate if parts.path else candidate + "/"
+
+
+def plan_targets(catalogue: Catalogue, urls: Sequence[str] | None) -> list[Target]:
+    """The endpoints to measure: the given URLs, or the whole catalogue; plus the baselines."""
+    targets: list[Target] = []
+    if urls:
+        for url in dict.fromkeys(normalise_url(u) for u in urls):
+            host = urlsplit(url).hostname or ""
+            service = catalogue.service_for_host(host)
+            targets.append(Target(id=host, url=url, service=service.id if service else None,
+                                  category=service.category if service else None,
+                                  known=service is not None))
+    else:
+        for service, endpoint in catalogue.endpoints():
+            targets.append(Target(id=endpoint.id, url=endpoint.url, service=service.id,
+                                  category=service.category, known=True))
+    seen = {t.url for t in targets}
+    for service, endpoint in catalogue.endpoints():
+        if endpoint.role is Role.BASELINE and endpoint.url not in seen:
+            targets.append(Target(id=endpoint.id, url=endpoint.url, service=service.id,
+                                  category=service.category, known=True, reported=False))
+    return targets
+
+
+def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress | None = None,
+              catalogue: Catalogue | None = None) -> CheckDocument:
+    """Measure, compare with the control, judge. Raises only for input errors."""
+    from .catalogue import load_catalogue
+    from .measure import Limits
+    from .netenv import NetEnv
+
+    if catalogue is None:
+        catalogue = load_catalogue(config.targets)
+    targets = plan_targets(catalogue, urls)
+    env = NetEnv.from_config(config)
+    limits = Limits(timeout=config.probe.timeout_seconds, max_body=config.probe.max_body_bytes,
+                    max_redirects=config.probe.max_redirects)
+    started = utc_now()
+    measurements, controls = _measure_all(targets, config=config, env=env, limits=limits,
+                                          progress=progress)
+    online = _online(measurements.values(), controls)
+    results = []
+    for target in targets:
+        if not target.reported:
+            continue
+        m = measurements.get(target.url)
+        control = controls.get(target.url)
+        verdict = _judge(m, control, target, online)
+        results.append(_result(target, m, control, verdict))
+    return CheckDocument(
+        started_at=started,
+        finished_at=utc_now(),
+        context=Context(org=config.org, network=config.network),
+        results=tuple(results),
+        agent=f"access-probe/{__version__}",
+    )
+
+
+def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: Limits,
+                 progress: Progress | None) -> tuple[dict[str, Measurement], dict[str, Control]]:
+    from .measure import measure
+
+    total = len(targets)
+    workers = max(1, min(config.probe.concurrency, total))
+    waves = math.ceil(total / workers)
+    # Worst case of one measurement is a few step timeouts (DNS, connect, TLS, HTTP and some
+    # redirects); the deadline caps a whole run however the network misbehaves.
+    deadline = time.monotonic() + config.probe.timeout_seconds * (4 * waves + 2) + 5
+    pool = cf.ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="probe")
+    try:
+        control_future = None
+        if config.control.url:
+            control_future = pool.submit(_controls, [t.url for t in targets], config, env)
+        futures = {pool.submit(measure, t.url, env=env, limits=limits): t for t in targets}
+        measurements: dict[str, Measurement] = {}
+        done = 0
+        for future in cf.as_completed(futures, timeout=max(0.0, deadline - time.monotonic())):
+            target = futures[future]
+            try:
+                measurements[target.url] = future.result()
+            except Exception:  # a bug in a probe must not sink the other targets
+                log.exception("measuring %s failed", target.url)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    except cf.TimeoutError:
+        log.warning("check deadline reached; %d targets unfinished", total - len(measurements))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    controls: dict[str, Control] = {}
+    if control_future is not None:
+        try:
+            controls = control_future.result(timeout=max(1.0, deadline - time.monotonic()))
+        except (cf.TimeoutError, Exception):
+            log.warning("control measurements did not arrive in time")
+    return measurements, controls
+
+
+def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control]:
+    from .control import fetch_controls
+
+    assert config.control.url is not None
+    proxy = env.proxy_for(config.control.url).proxy
+    # The control measures every URL with the same step timeouts, in parallel: allow it
+    # about as long as our own slowest measurement.
+    timeout = config.probe.timeout_seconds * 4 + 5
+    return fetch_controls(urls, url=config.control.url, token=config.collector.token,
+                          timeout=timeout, proxy=proxy)
+
+
+def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -> bool:
+    """Is there any sign that this machine reaches a network beyond itself?"""
+    if any(c.error is None for c in controls.values()):
+        return True
+    for m in measurements:
+        if any(h.status is not None for h in m.http):
+            return True
+        if any(t.failure is None for t in m.tcp):
+            return True
+        if m.proxy_connect is not None and m.proxy_connect.status is not None:
+            return True
+        for d in m.dns:
+            if d.rcode is not None and not _loopback(d.resolver):
+                return True  # a nameserver beyond this machine answered
+    return False
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _judge(m: Measurement | None, control: Control | None, target: Target,
+           online: bool) -> Verdict:
+    if not online:
+        return Verdict(status=Status.OFFLINE)
+    if m is None:
+        return Verdict(status=Status.INCONCLUSIVE)
+    return decide(m, control=control, pages=page_facts(m), known_site=target.known)
+
+
+def page_facts(m: Measurement) -> Pages:
+    """Run the block-page matcher over every response in a measurement."""
+    proxy = _facts(m.proxy_connect) if m.proxy_connect is not None else PageFacts()
+    return Pages(proxy=proxy, hops=tuple(_facts(h) for h in m.http))
+
+
+def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
+    from . import blockpages
+
+    if obs.status is None:
+        return PageFacts()
+    matches = tuple(
+        PageMatch(id=x.id, vendor=x.vendor, kind=str(x.kind), category=x.category)
+        for x in blockpages.match_page(obs)
+    )
+    suspicious = not matches and blockpages.looks_like_block_page(obs)
+    return PageFacts(matches=matches, suspicious=suspicious)
+
+
+def _result(target: Target, m: Measurement | None, control: Control | None,
+            verdict: Verdict) -> Result:
+    from .measure import timings_ms
+
+    return Result(
+        target=target.id,
+        url=target.url,
+        service=target.service,
+        category=target.category,
+        status=verdict.status,
+        blocking=verdict.blocking,
+        interception=verdict.interception,
+        timings_ms=timings_ms(m) if m is not None else {},
+        control={"status": control.status} if control is not None and control.usable else None,
+        evidence=verdict.evidence,
+        measured_at=m.started_at if m is not None else utc_now(),
+    )

@@ -1,0 +1,126 @@
+"""The `access-probe` command: parse, call the library, render. Exit 0, or 2 for bad input.
+
+Commands are registered explicitly: `check` here, the agent's (run, tray, spool, report,
+config) by `agent_commands.register`, the collector's by `collector.commands.register`. Heavy
+modules are imported inside handlers so `--version` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .errors import AccessProbeError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .schema import CheckDocument
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def load_effective_config(config_file: str | None, targets: str | None = None) -> Config:
+    """The layered configuration (contract section 3), with --targets applied on top."""
+    from dataclasses import replace
+
+    from .config import load_config
+
+    config = load_config(Path(config_file) if config_file else None).config
+    if targets:
+        path = Path(targets)
+        if not path.is_file():
+            from .errors import UsageError
+
+            raise UsageError(f"--targets: {targets}: no such file")
+        config = replace(config, targets=path)
+    return config
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import run_check
+    from .render import ProgressBar, table
+
+    config = load_effective_config(args.config, args.targets)
+    bar = ProgressBar(sys.stderr, "Checking") if not args.json else None
+    try:
+        doc = run_check(args.urls or None, config=config, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.no_submit and config.collector.url:
+        _submit(doc, config)
+    if args.json:
+        sys.stdout.write(json.dumps(doc.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(table(doc, colour=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def _submit(doc: CheckDocument, config: Config) -> None:
+    """Hand the results to the agent's spool (anonymised there) and try to deliver them."""
+    import logging
+
+    try:
+        from .agent import deliver
+    except ImportError:  # agent runtime not installed in this build
+        return
+    try:
+        deliver(doc, config)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not spool results: %s", exc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="access-probe",
+        description="Measure whether social media and Knowledge Hub links are reachable from "
+        "this network, and how they are blocked.",
+    )
+    parser.add_argument("--version", action="version", version=f"access-probe {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    check = sub.add_parser("check", help="probe once, now",
+                           description="Probe the catalogue (or the given URLs) once, now.")
+    check.add_argument("urls", nargs="*", metavar="URL", help="probe just these links")
+    check.add_argument("--targets", metavar="FILE", help="a catalogue file instead of the default")
+    check.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
+    check.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    check.add_argument("--no-submit", action="store_true", help="do not send results anywhere")
+    check.set_defaults(handler=cmd_check)
+
+    for module in ("access_probe.agent_commands", "access_probe.collector.commands"):
+        try:
+            registrar = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        registrar.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import logging
+
+    # Quiet by default: warnings only, on stderr, so stdout stays clean for --json.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="access-probe: %(levelname)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except AccessProbeError as exc:
+        print(f"access-probe: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("access-probe: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
