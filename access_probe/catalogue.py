@@ -8,6 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
+
+MAX_URL_LENGTH = 2048
+
+
+def http_url_problem(text: str) -> str | None:
+    """Why `text` is not an absolute http(s) URL with a host, or None when it is one."""
+    if len(text) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "contains spaces or control characters"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must be an http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host"
+    return None
 
 
 class Role(StrEnum):
