@@ -1,4 +1,287 @@
 """Measure one URL step by step (DNS, TCP, [proxy CONNECT], TLS, HTTP), recording every step.
 
-Never raises for network conditions: they are recorded as `failure` names.
+Never raises for network conditions: they are recorded as `failure` names. Only a URL that
+cannot be measured at all (not http/https, no host) raises ValueError: an input error.
+
+Direct route:  DNS (system and/or a direct query) -> TCP to up to `max_addresses` addresses
+               -> TLS (https) -> HTTP GET pinned to the address that answered.
+Proxy route:   TCP to the proxy -> CONNECT by hand (https) -> TLS through the tunnel -> HTTP
+               through the proxy; the target's DNS is the proxy's business.
+Redirects are followed by hand, each hop recorded; a new host gets its own DNS/TCP/TLS.
+`guard(address)` is asked before every connection; a reason stops the measurement
+(`Measurement.refused`) before anything is sent.
 """
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from access_probe.addresses import in_networks, is_bogon, parse_address
+from access_probe.model import (
+    DNSObservation,
+    Failure,
+    HTTPObservation,
+    Measurement,
+    ProxyObservation,
+    Route,
+    TCPObservation,
+    TLSObservation,
+    Trust,
+)
+from access_probe.netenv import NetEnv
+from access_probe.probe import dns, http, proxy, tcp, tls
+from access_probe.probe.base import Clock, ProbeContext
+from access_probe.schema import utc_now
+
+__all__ = ["Guard", "Limits", "measure", "timings_ms"]
+
+Guard = Callable[[str], str | None]  # address -> reason to refuse, or None to allow
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    timeout: float = 8.0  # each step
+    max_body: int = 262144
+    max_redirects: int = 8
+    max_addresses: int = 2  # addresses tried per host before giving up on TCP
+
+    @property
+    def budget(self) -> float:
+        """The whole measurement's bound: a few steps' worth per hop."""
+        return (2 + self.max_redirects) * self.timeout
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> _Origin:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"URL without a host: {url!r}")
+        port = parts.port or (443 if scheme == "https" else 80)  # .port raises on a bad port
+        return cls(scheme, parts.hostname.lower().rstrip("."), port)
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """How HTTP reaches an origin once the lower steps succeeded."""
+
+    address: str | None  # pinned address (direct), None through a proxy
+    proxy: str | None
+    tls: ssl.SSLContext | None
+
+
+class _Stop(Exception):
+    """Internal: a step failed or the guard refused; the record says why."""
+
+
+@dataclass(slots=True)
+class _Recorder:
+    """The facts gathered so far (mutable while measuring, frozen into a Measurement)."""
+
+    env: NetEnv
+    limits: Limits
+    ctx: ProbeContext
+    guard: Guard | None
+    dns: list[DNSObservation] = field(default_factory=list)
+    tcp: list[TCPObservation] = field(default_factory=list)
+    proxy_connect: ProxyObservation | None = None
+    tls: list[TLSObservation] = field(default_factory=list)
+    http: list[HTTPObservation] = field(default_factory=list)
+    refused: str | None = None
+    paths: dict[_Origin, _Path] = field(default_factory=dict)
+
+    def check(self, address: str) -> None:
+        reason = self.guard(address) if self.guard is not None else None
+        if reason is not None:
+            self.refused = reason
+            raise _Stop
+
+
+def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
+            guard: Guard | None = None) -> Measurement:
+    """Fetch `url` once from here, recording every step. Raises ValueError for a bad URL."""
+    limits = limits or Limits()
+    origin = _Origin.of(url)
+    started = utc_now()
+    clock = Clock()
+    ctx = ProbeContext(clock=clock, timeout=limits.timeout, max_body=limits.max_body,
+                       user_agent=env.user_agent, deadline=limits.budget,
+                       lab_networks=env.lab_networks)
+    rec = _Recorder(env=env, limits=limits, ctx=ctx, guard=guard)
+    choice = env.proxy_for(url)
+    try:
+        _follow(rec, url, origin)
+    except _Stop:
+        pass
+    return Measurement(
+        url=url, hostname=origin.host, port=origin.port, scheme=origin.scheme,
+        started_at=started, route=Route.PROXY if choice.proxy else Route.DIRECT,
+        proxy=choice.proxy, dns=tuple(rec.dns), tcp=tuple(rec.tcp),
+        proxy_connect=rec.proxy_connect, tls=tuple(rec.tls), http=tuple(rec.http),
+        duration=clock.now(), refused=rec.refused, pac=choice.pac)
+
+
+def timings_ms(m: Measurement) -> dict[str, float]:
+    """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent."""
+    out: dict[str, float] = {}
+    for name, steps in (("dns", m.dns), ("tcp", m.tcp), ("tls", m.tls), ("http", m.http)):
+        if steps:
+            out[name] = round(sum(s.t - s.t0 for s in steps) * 1000, 1)
+    if m.proxy_connect is not None:
+        proxy_ms = (m.proxy_connect.t - m.proxy_connect.t0) * 1000
+        out["tcp"] = round(out.get("tcp", 0.0) + proxy_ms, 1)
+    out["total"] = round(m.duration * 1000, 1)
+    return out
+
+
+def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:
+    for _hop in range(rec.limits.max_redirects + 1):
+        path = _path(rec, url, origin)
+        if path.address is not None:
+            rec.check(path.address)
+        obs = http.get(url, rec.ctx, address=path.address, proxy=path.proxy, tls=path.tls)
+        rec.http.append(obs)
+        if obs.failure is not None or obs.status not in _REDIRECTS or obs.location is None:
+            return
+        try:
+            origin = _Origin.of(obs.location)
+        except ValueError:
+            return  # a redirect to something that is not http(s): recorded, not followed
+        url = obs.location
+        if rec.ctx.expired():
+            return
+    rec.http[-1] = replace(rec.http[-1], failure=Failure.TOO_MANY_REDIRECTS)
+
+
+def _path(rec: _Recorder, url: str, origin: _Origin) -> _Path:
+    """The way to `origin`, measured the first time it is needed (DNS/TCP/TLS)."""
+    known = rec.paths.get(origin)
+    if known is not None:
+        return known
+    proxy_url = rec.env.proxy_for(url).proxy
+    path = _via_proxy(rec, origin, proxy_url) if proxy_url else _direct(rec, origin)
+    rec.paths[origin] = path
+    return path
+
+
+# --- direct route -------------------------------------------------------------------------
+
+def _direct(rec: _Recorder, origin: _Origin) -> _Path:
+    addresses = _resolve(rec, origin.host)
+    for address in addresses[: rec.limits.max_addresses]:
+        rec.check(address)
+        obs, sock = tcp.connect(address, origin.port, rec.ctx)
+        rec.tcp.append(obs)
+        if sock is not None:
+            return _Path(address, None, _tls_direct(rec, origin, address, sock))
+        if rec.ctx.expired():
+            break
+    raise _Stop
+
+
+def _resolve(rec: _Recorder, host: str) -> list[str]:
+    """Addresses to try: the system resolver's, else the direct query's. With an explicit
+    resolver only that nameserver is asked (the contract's meaning of dns.resolver)."""
+    if parse_address(host) is not None:
+        return [host]
+    env, ctx = rec.env, rec.ctx
+    system = dns.resolve_system(host, ctx) if env.resolver == "system" else None
+    direct = (dns.query_udp(host, env.nameservers[0], ctx, port=env.dns_port)
+              if env.nameservers else None)
+    found: list[str] = []
+    for obs in (system, direct):
+        if obs is None:
+            continue
+        rec.dns.append(obs)
+        if not found and obs.failure is None:
+            found = [a for a in obs.addresses if _usable(a, rec)]
+    if not found:
+        raise _Stop
+    return found
+
+
+def _usable(address: str, rec: _Recorder) -> bool:
+    return not is_bogon(address) or in_networks(address, rec.ctx.lab_networks)
+
+
+def _tls_direct(rec: _Recorder, origin: _Origin, address: str,
+                sock: socket.socket) -> ssl.SSLContext | None:
+    if origin.scheme != "https":
+        sock.close()
+        return None
+
+    def reconnect() -> socket.socket | None:
+        if rec.ctx.expired():
+            return None
+        _obs, again = tcp.connect(address, origin.port, rec.ctx)
+        return again
+
+    return _handshake(rec, origin, sock, reconnect, address)
+
+
+def _handshake(rec: _Recorder, origin: _Origin, sock: socket.socket,
+               reconnect: tls.Reconnect, address: str | None) -> ssl.SSLContext:
+    public, local = rec.env.public_context(), rec.env.local_context()
+    obs, tls_sock = tls.handshake(sock, origin.host, rec.ctx, public=public, local=local,
+                                  reconnect=reconnect, address=address)
+    rec.tls.append(obs)
+    if tls_sock is None:
+        raise _Stop
+    tls_sock.close()
+    # http.py opens its own connection; give it a fresh context of the store that said yes.
+    return rec.env.local_context() if obs.trusted_by is Trust.LOCAL else rec.env.public_context()
+
+
+# --- proxy route --------------------------------------------------------------------------
+
+def _via_proxy(rec: _Recorder, origin: _Origin, proxy_url: str) -> _Path:
+    host, port = proxy.proxy_address(proxy_url)
+    sock = _connect_proxy(rec, host, port)
+    if origin.scheme != "https":
+        sock.close()
+        return _Path(None, proxy_url, None)
+    tunnel = _tunnel(rec, sock, origin, proxy_url, record=True)
+    if tunnel is None:
+        raise _Stop
+
+    def reconnect() -> socket.socket | None:
+        if rec.ctx.expired():
+            return None
+        _obs, again = tcp.connect(host, port, rec.ctx, via_proxy=True)
+        return _tunnel(rec, again, origin, proxy_url, record=False) if again else None
+
+    return _Path(None, proxy_url, _handshake(rec, origin, tunnel, reconnect, None))
+
+
+def _connect_proxy(rec: _Recorder, host: str, port: int) -> socket.socket:
+    rec.check(host)
+    obs, sock = tcp.connect(host, port, rec.ctx, via_proxy=True)
+    rec.tcp.append(obs)
+    if sock is None:
+        raise _Stop
+    return sock
+
+
+def _tunnel(rec: _Recorder, sock: socket.socket, origin: _Origin, proxy_url: str, *,
+            record: bool) -> socket.socket | None:
+    obs, tunnel = proxy.connect_tunnel(sock, origin.host, origin.port, rec.ctx,
+                                       proxy_url=proxy_url)
+    # One field for the whole measurement: keep the first CONNECT, unless a later one (after
+    # a redirect to another host) was refused, which is the fact that matters.
+    if record and (rec.proxy_connect is None or obs.failure is not None):
+        rec.proxy_connect = obs
+    return tunnel

@@ -1,4 +1,265 @@
-"""The only reader of ambient network state: proxy (explicit, environment, PAC/WPAD),
+"""The only reader of ambient network state: proxy (explicit, environment, OS settings, PAC),
 resolver, trust stores. Everything else receives a `NetEnv` and never looks at the
 environment itself, so a result never depends on state that was not recorded.
+
+Proxy values (config key `proxy`):
+    none                        direct
+    http://host:port            this proxy for everything
+    pac+http://host/proxy.pac   this PAC file decides per URL
+    system                      HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case), else a PAC URL
+                                from ACCESS_PROBE_PAC_URL, else the OS settings (Windows
+                                registry / macOS preferences: manual proxy or PAC URL)
 """
+
+from __future__ import annotations
+
+import os
+import ssl
+import sys
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import dns.resolver
+import requests
+
+from access_probe import USER_AGENT
+from access_probe.addresses import in_networks, parse_address
+from access_probe.config import Config
+
+__all__ = ["NetEnv", "PacResolver", "ProxyChoice", "ProxyMode", "bypasses"]
+
+PAC_ENV = "ACCESS_PROBE_PAC_URL"
+_PAC_PREFIX = "pac+"
+_PAC_TIMEOUT = 5.0
+_PAC_MAX = 1 << 20  # a PAC file larger than this is not one
+
+
+class ProxyMode(StrEnum):
+    NONE = "none"
+    EXPLICIT = "explicit"  # one proxy URL for everything
+    ENVIRONMENT = "environment"  # per-scheme proxies and NO_PROXY, from env or OS settings
+    PAC = "pac"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyChoice:
+    """The route for one URL: `proxy` URL or None (direct), and what PAC said, if PAC ran."""
+
+    proxy: str | None
+    pac: str | None = None
+
+
+class PacResolver:
+    """A loaded PAC file, or the reason it could not be loaded (then every URL goes direct)."""
+
+    def __init__(self, url: str, *, js: str | None = None, problem: str | None = None) -> None:
+        self.url = url
+        self.problem = problem
+        self._pac: Any = None
+        self._lock = threading.Lock()  # the JS interpreter is not thread-safe
+        if js is not None and problem is None:
+            self._pac, self.problem = _parse_pac(js)
+
+    @classmethod
+    def fetch(cls, url: str, *, timeout: float = _PAC_TIMEOUT) -> PacResolver:
+        session = requests.Session()
+        session.trust_env = False  # the PAC file itself is fetched directly
+        try:
+            with session, session.get(url, timeout=timeout, stream=True) as response:
+                response.raise_for_status()
+                js = response.raw.read(_PAC_MAX, decode_content=True).decode("utf-8", "replace")
+        except (requests.RequestException, OSError, ValueError) as exc:
+            return cls(url, problem=f"could not fetch PAC: {type(exc).__name__}")
+        return cls(url, js=js)
+
+    def find(self, url: str) -> ProxyChoice:
+        if self._pac is None:
+            return ProxyChoice(proxy=None, pac="DIRECT (PAC unavailable)")
+        host = urlsplit(url).hostname or ""
+        try:
+            with self._lock:
+                answer = str(self._pac.find_proxy_for_url(url, host))
+        except Exception as exc:  # noqa: BLE001 - any JS error means "no usable answer"
+            return ProxyChoice(proxy=None, pac=f"DIRECT (PAC error: {type(exc).__name__})")
+        return ProxyChoice(proxy=_first_proxy(answer), pac=" ".join(answer.split()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetEnv:
+    """Everything ambient that decides how a URL is reached, resolved once and recorded."""
+
+    resolver: str = "system"  # "system" (getaddrinfo) or a nameserver's IP address
+    nameservers: tuple[str, ...] = ()  # for direct UDP queries; [0] is used
+    proxy_mode: ProxyMode = ProxyMode.NONE
+    proxy_url: str | None = None  # ProxyMode.EXPLICIT
+    proxies: Mapping[str, str] = field(default_factory=dict)  # scheme -> URL (ENVIRONMENT)
+    no_proxy: str | None = None  # ENVIRONMENT
+    pac: PacResolver | None = field(default=None, compare=False)  # ProxyMode.PAC
+    public_roots: Path | None = None  # None: certifi
+    local_cafile: Path | None = None  # None: the OS store (OpenSSL defaults / truststore)
+    user_agent: str = USER_AGENT
+    dns_port: int = 53  # tests run their nameserver on a high port
+    lab_networks: tuple[str, ...] = ()  # a test lab's own networks: answers there are real
+
+    @classmethod
+    def from_config(cls, cfg: Config, *, environ: Mapping[str, str] | None = None) -> NetEnv:
+        env = os.environ if environ is None else environ
+        resolver = cfg.dns.resolver
+        nameservers = (resolver,) if resolver != "system" else _system_nameservers()
+        local = env.get("SSL_CERT_FILE")
+        return cls(resolver=resolver, nameservers=nameservers,
+                   public_roots=cfg.tls.public_roots,
+                   local_cafile=Path(local) if local else None, **_proxy_fields(cfg.proxy, env))
+
+    def proxy_for(self, url: str) -> ProxyChoice:
+        if self.proxy_mode is ProxyMode.EXPLICIT:
+            return ProxyChoice(proxy=self.proxy_url)
+        if self.proxy_mode is ProxyMode.PAC and self.pac is not None:
+            return self.pac.find(url)
+        if self.proxy_mode is ProxyMode.ENVIRONMENT:
+            return ProxyChoice(proxy=self._environment_proxy(url))
+        return ProxyChoice(proxy=None)
+
+    def public_context(self) -> ssl.SSLContext:
+        """Verifies against the public web roots (tls.public_roots, else certifi)."""
+        cafile = self.public_roots if self.public_roots is not None else Path(certifi.where())
+        return ssl.create_default_context(cafile=str(cafile))
+
+    def local_context(self) -> ssl.SSLContext:
+        """Verifies against this machine's own store: what decides whether an inspection
+        proxy's certificate is trusted here."""
+        if self.local_cafile is not None:
+            return ssl.create_default_context(cafile=str(self.local_cafile))
+        if sys.platform in ("win32", "darwin"):
+            import truststore
+
+            return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return ssl.create_default_context()
+
+    def _environment_proxy(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        proxy = self.proxies.get(parts.scheme)
+        if proxy is None or not parts.hostname:
+            return None
+        if self.no_proxy and bypasses(parts.hostname, self.no_proxy):
+            return None
+        return proxy
+
+
+def bypasses(host: str, no_proxy: str) -> bool:
+    """True when NO_PROXY (comma-separated names, .suffixes, CIDRs, or *) covers `host`."""
+    host = host.lower().rstrip(".")
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry and in_networks(host, (entry,)):
+            return True
+        name = entry.lstrip("*").lstrip(".").rsplit(":", 1)[0] if not entry.startswith("[") \
+            else entry
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def _proxy_fields(value: str, env: Mapping[str, str]) -> dict[str, Any]:
+    if value == "none":
+        return {"proxy_mode": ProxyMode.NONE}
+    if value.startswith(_PAC_PREFIX):
+        return {"proxy_mode": ProxyMode.PAC,
+                "pac": PacResolver.fetch(value.removeprefix(_PAC_PREFIX))}
+    if value != "system":
+        return {"proxy_mode": ProxyMode.EXPLICIT, "proxy_url": value}
+    proxies, no_proxy = _environment_proxies(env)
+    if proxies:
+        return {"proxy_mode": ProxyMode.ENVIRONMENT, "proxies": proxies, "no_proxy": no_proxy}
+    pac_url = env.get(PAC_ENV) or _os_pac_url()
+    if pac_url:
+        return {"proxy_mode": ProxyMode.PAC, "pac": PacResolver.fetch(pac_url)}
+    proxies = _os_proxies()
+    if proxies:
+        return {"proxy_mode": ProxyMode.ENVIRONMENT, "proxies": proxies,
+                "no_proxy": proxies.pop("no", None)}
+    return {"proxy_mode": ProxyMode.NONE}
+
+
+def _environment_proxies(env: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """HTTPS_PROXY/HTTP_PROXY/NO_PROXY; lower case wins, as curl and requests do."""
+    def read(name: str) -> str | None:
+        return env.get(name.lower()) or env.get(name.upper()) or None
+
+    proxies = {scheme: url for scheme, url in
+               (("https", read("https_proxy")), ("http", read("http_proxy"))) if url}
+    all_proxy = read("all_proxy")
+    if all_proxy and all_proxy.startswith("http"):
+        for scheme in ("http", "https"):
+            proxies.setdefault(scheme, all_proxy)
+    return proxies, read("no_proxy")
+
+
+def _os_pac_url() -> str | None:
+    """The PAC URL in the OS settings (Windows registry, macOS preferences), via pypac."""
+    if sys.platform not in ("win32", "darwin"):
+        return None
+    from pypac import os_settings
+
+    try:
+        if sys.platform == "win32":
+            found = os_settings.autoconfig_url_from_registry()
+        else:
+            found = os_settings.autoconfig_url_from_preferences()
+    except Exception:  # noqa: BLE001 - unreadable settings mean "no PAC configured"
+        return None
+    return str(found) if found and str(found).startswith(("http://", "https://")) else None
+
+
+def _os_proxies() -> dict[str, str]:
+    """Manual proxy settings of Windows/macOS (the stdlib reads the registry / SCDynamicStore)."""
+    if sys.platform == "win32":
+        return dict(urllib.request.getproxies_registry())  # type: ignore[attr-defined]
+    if sys.platform == "darwin":
+        return dict(urllib.request.getproxies_macosx_sysconf())  # type: ignore[attr-defined]
+    return {}
+
+
+def _system_nameservers() -> tuple[str, ...]:
+    """The system's nameservers (/etc/resolv.conf; the registry on Windows) via dnspython."""
+    try:
+        resolver = dns.resolver.Resolver(configure=True)
+    except (dns.resolver.NoResolverConfiguration, OSError):
+        return ()
+    return tuple(str(ns) for ns in resolver.nameservers if parse_address(str(ns)) is not None)
+
+
+def _parse_pac(js: str) -> tuple[Any, str | None]:
+    from pypac.parser import MalformedPacError, PACFile
+
+    try:
+        return PACFile(js), None
+    except (MalformedPacError, Exception) as exc:  # noqa: BLE001 - a broken PAC means direct
+        return None, f"could not parse PAC: {type(exc).__name__}"
+
+
+def _first_proxy(answer: str) -> str | None:
+    """The first usable entry of a PAC answer ("PROXY a:3128; DIRECT") as a proxy URL."""
+    for entry in answer.split(";"):
+        words = entry.split()
+        if not words:
+            continue
+        kind = words[0].upper()
+        if kind == "DIRECT":
+            return None
+        if kind in ("PROXY", "HTTP") and len(words) > 1:
+            return f"http://{words[1]}"
+        if kind == "HTTPS" and len(words) > 1:
+            return f"https://{words[1]}"
+    return None  # only SOCKS or nothing usable: measured direct, PAC answer recorded
