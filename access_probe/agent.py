@@ -1,0 +1,333 @@
+"""The headless agent: scheduled cycles of check -> history -> anonymise -> spool -> flush.
+
+Scheduling uses the `schedule` library's Scheduler and Job machinery, with its known traps
+fixed in `PlannedJob`:
+- drift: `schedule` counts the next run from the end of the last one; here runs sit on
+  fixed slots (anchor + k * every) plus a fresh random jitter each cycle, so a council's
+  agents spread out and stay spread out;
+- sleep: a laptop that slept through several slots runs once on wake, then returns to the
+  first slot after that run (never a burst of catch-up runs);
+- exceptions: a failing job is logged and rescheduled instead of escaping run_pending()
+  and staying due forever;
+- clocks: wall-clock UTC (a monotonic clock stops while the machine sleeps; local time
+  jumps at daylight saving), injectable so the arithmetic is tested without waiting.
+
+A cycle never overlaps another, in this process or another one on the same data
+directory (`RunLock`). When the machine is offline the cycle spools one `offline` result on
+the transition, not one per cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import schedule
+
+from .anonymise import anonymise
+from .report.history import History
+from .schema import CheckDocument, Evidence, Result, Status, utc_now
+from .spool import Spool
+from .submit import FlushReport, Submitter, flush
+
+__all__ = [
+    "CONNECTIVITY_TARGET", "Agent", "AgentSnapshot", "CheckFn", "CycleReport", "Plan",
+    "PlannedJob", "RunLock", "collapse_offline",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+CheckFn = Callable[[Sequence[str] | None], CheckDocument]
+
+CONNECTIVITY_TARGET = "connectivity"
+CONNECTIVITY_URL = "http://connectivity.invalid/"  # .invalid: reserved, names no real site
+_STATE_CONNECTIVITY = "agent.connectivity"
+
+
+# -- schedule arithmetic ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Fixed slots `anchor + k * every`; each run happens at its slot plus U(0, jitter)."""
+
+    every: timedelta
+    jitter: timedelta
+
+    def __post_init__(self) -> None:
+        if self.every <= timedelta(0):
+            raise ValueError("schedule.every_minutes must be positive")
+        if self.jitter < timedelta(0):
+            raise ValueError("schedule.jitter_minutes must not be negative")
+
+    def offset(self, rng: random.Random) -> timedelta:
+        return timedelta(seconds=rng.uniform(0, self.jitter.total_seconds()))
+
+    def first(self, now: datetime, rng: random.Random) -> tuple[datetime, datetime]:
+        """(slot, run time) of the first run after start-up: jittered, so PCs switched on
+        together at 9:00 do not all probe at 9:00."""
+        return now, now + self.offset(rng)
+
+    def after(self, slot: datetime, finished: datetime,
+              rng: random.Random) -> tuple[datetime, datetime]:
+        """The first slot strictly after `finished` (a run that overran or a machine that
+        slept skips the slots it missed) and its jittered run time."""
+        k = max(1, math.floor((finished - slot) / self.every) + 1)
+        nxt = slot + k * self.every
+        return nxt, nxt + self.offset(rng)
+
+
+class PlannedJob(schedule.Job):
+    """A `schedule.Job` whose timing follows a `Plan` on an injectable clock."""
+
+    def __init__(self, scheduler: CycleScheduler, plan: Plan, func: Callable[[], object],
+                 *, rng: random.Random) -> None:
+        super().__init__(1, scheduler)
+        self.unit = "seconds"
+        self.plan = plan
+        self.rng = rng
+        self.clock = scheduler.clock
+        self.job_func = func  # type: ignore[assignment]
+        self.slot, self.next_run = plan.first(self.clock(), rng)
+        scheduler.jobs.append(self)
+
+    @property
+    def should_run(self) -> bool:
+        assert self.next_run is not None
+        return bool(self.clock() >= self.next_run)
+
+    def run(self) -> None:
+        try:
+            self.job_func()  # type: ignore[misc]
+        except Exception:  # a broken cycle must not kill the agent or stay due forever
+            log.exception("scheduled cycle failed; the next one is still planned")
+        finally:
+            self.last_run = self.clock()
+            self.slot, self.next_run = self.plan.after(self.slot, self.last_run, self.rng)
+
+    def __repr__(self) -> str:
+        return f"PlannedJob(every={self.plan.every}, next_run={self.next_run})"
+
+
+class CycleScheduler(schedule.Scheduler):
+    def __init__(self, clock: Clock = utc_now) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def plan(self, plan: Plan, func: Callable[[], object], *,
+             rng: random.Random | None = None) -> PlannedJob:
+        return PlannedJob(self, plan, func, rng=rng or random.Random())
+
+    @property
+    def idle_seconds(self) -> float | None:
+        nxt = self.get_next_run()
+        return None if nxt is None else (nxt - self.clock()).total_seconds()
+
+
+# -- never two runs at once ---------------------------------------------------------------
+
+class RunLock:
+    """One cycle at a time: a thread lock for this process, an OS file lock for the others
+    (a service and a tray agent sharing a data directory). Released by the OS on a crash."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+
+    @contextmanager
+    def hold(self) -> Iterator[bool]:
+        """Yields False (without waiting) when someone else is running a cycle."""
+        if not self._thread_lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a+b") as handle:
+                if not _try_lock(handle):
+                    yield False
+                    return
+                yield True
+        finally:
+            self._thread_lock.release()
+
+
+def _try_lock(handle: IO[bytes]) -> bool:
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True  # released when the handle closes (or the process dies)
+
+
+# -- offline collapse ---------------------------------------------------------------------
+
+def collapse_offline(doc: CheckDocument,
+                     previous: str | None) -> tuple[CheckDocument | None, str]:
+    """(what to spool, new connectivity state). A run where every result is `offline`
+    becomes one `connectivity` result on the transition to offline and nothing after."""
+    if not doc.results or any(r.status is not Status.OFFLINE for r in doc.results):
+        return doc, "online"
+    if previous == "offline":
+        return None, "offline"
+    marker = Result(
+        target=CONNECTIVITY_TARGET, url=CONNECTIVITY_URL, service=None, status=Status.OFFLINE,
+        measured_at=doc.started_at,
+        evidence=Evidence(reason="This machine had no working network connection."),
+    )
+    return replace(doc, results=(marker,)), "offline"
+
+
+# -- the agent ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleReport:
+    skipped: bool = False  # another cycle was running
+    document: CheckDocument | None = None
+    spooled: int = 0
+    flush: FlushReport | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSnapshot:
+    """What the tray shows; replaced whole, so readers need no lock."""
+
+    running: bool = False
+    last: CheckDocument | None = None
+    last_error: str | None = None
+    pending: int = 0
+
+    def counts(self) -> dict[Status, int]:
+        out = dict.fromkeys(Status, 0)
+        for r in self.last.results if self.last else ():
+            out[r.status] += 1
+        return out
+
+    @property
+    def status_line(self) -> str:
+        if self.running:
+            return "Checking now…"
+        if self.last is None:
+            return "Not checked yet"
+        counts = self.counts()
+        if counts[Status.OFFLINE] and counts[Status.OFFLINE] == len(self.last.results):
+            return "Offline: no network"
+        blocked, restricted = counts[Status.BLOCKED], counts[Status.RESTRICTED]
+        if not blocked and not restricted:
+            return "All services reachable"
+        parts = [f"{blocked} blocked"] if blocked else []
+        parts += [f"{restricted} restricted"] if restricted else []
+        return " / ".join(parts)
+
+
+class Agent:
+    """One agent's cycle and its schedule loop. `check` is the probe (check.run_check bound
+    to a config); `submitter` is None when no collector is configured."""
+
+    def __init__(self, *, check: CheckFn, spool: Spool, submitter: Submitter | None,
+                 history: History | None, lock: RunLock, plan: Plan,
+                 clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+        self.check = check
+        self.spool = spool
+        self.submitter = submitter
+        self.history = history
+        self.lock = lock
+        self.plan = plan
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._snapshot = AgentSnapshot(last=history.latest() if history else None,
+                                       pending=spool.pending())
+        self.listeners: list[Callable[[AgentSnapshot], None]] = []
+
+    @property
+    def snapshot(self) -> AgentSnapshot:
+        return self._snapshot
+
+    def _publish(self, **changes: Any) -> None:
+        self._snapshot = replace(self._snapshot, **changes)
+        for listener in list(self.listeners):
+            try:
+                listener(self._snapshot)
+            except Exception:
+                log.exception("snapshot listener failed")
+
+    def run_cycle(self, urls: Sequence[str] | None = None) -> CycleReport:
+        """Probe, remember, spool, then try to deliver. Never raises for network trouble."""
+        with self.lock.hold() as held:
+            if not held:
+                log.info("a check is already running; this one is skipped")
+                return CycleReport(skipped=True)
+            self._publish(running=True)
+            try:
+                report = self._cycle(urls)
+            except Exception as exc:
+                self._publish(running=False, last_error=f"{type(exc).__name__}: {exc}")
+                raise
+            self._publish(running=False, last=report.document or self._snapshot.last,
+                          pending=self.spool.pending(), last_error=report.error)
+            return report
+
+    def _cycle(self, urls: Sequence[str] | None) -> CycleReport:
+        doc = self.check(urls)
+        if self.history is not None:
+            self.history.add(doc)
+        to_spool, state = collapse_offline(doc, self.spool.get_state(_STATE_CONNECTIVITY))
+        spooled = self.spool.enqueue(anonymise(to_spool)) if to_spool else 0
+        self.spool.set_state(_STATE_CONNECTIVITY, state)
+        flushed = self.flush()
+        return CycleReport(document=doc, spooled=spooled, flush=flushed,
+                           error=flushed.error if flushed else None)
+
+    def flush(self, *, force: bool = False) -> FlushReport | None:
+        if self.submitter is None:
+            return None
+        return flush(self.spool, self.submitter, force=force, rng=self.rng)
+
+    def scheduler(self) -> CycleScheduler:
+        sched = CycleScheduler(self.clock)
+        sched.plan(self.plan, self.run_cycle, rng=self.rng)
+        return sched
+
+    def serve(self, stop: threading.Event, *, poll_seconds: float = 30.0) -> None:
+        """Run cycles on the plan until `stop` is set. Waking at least every `poll_seconds`
+        notices a wall-clock jump (sleep, hibernation) promptly."""
+        sched = self.scheduler()
+        log.info("agent started: every %s, jitter up to %s", self.plan.every, self.plan.jitter)
+        while not stop.is_set():
+            sched.run_pending()
+            idle = sched.idle_seconds or poll_seconds
+            stop.wait(max(0.05, min(idle, poll_seconds)))
+        log.info("agent stopped")
+
+
+def install_stop_signals(stop: threading.Event,
+                         also: Callable[[], None] | None = None) -> None:
+    """SIGTERM/SIGINT (and SIGBREAK on Windows) end the loop after the current step."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        if also is not None:
+            also()
+
+    for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, handler)
