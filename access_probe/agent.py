@@ -31,15 +31,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import schedule
 
 from .anonymise import anonymise
 from .report.history import History
 from .schema import CheckDocument, Evidence, Result, Status, utc_now
-from .spool import Spool
+from .spool import Spool, SpoolLimits, default_data_dir
 from .submit import FlushReport, Submitter, flush
+
+if TYPE_CHECKING:
+    from .config import Config
 
 __all__ = [
     "CONNECTIVITY_TARGET", "Agent", "AgentSnapshot", "CheckFn", "CycleReport", "Plan",
@@ -331,3 +334,73 @@ def install_stop_signals(stop: threading.Event,
         sig = getattr(signal, name, None)
         if sig is not None:
             signal.signal(sig, handler)
+
+
+# -- wiring from configuration ------------------------------------------------------------
+
+def data_dir(config: Config) -> Path:
+    """Where the spool, the history and the run lock live (spool.dir, else the platform's
+    user data directory)."""
+    return config.spool.dir or default_data_dir()
+
+
+def open_history(config: Config) -> History:
+    return History(data_dir(config) / "history")
+
+
+def open_spool(config: Config, *, clock: Clock = utc_now) -> Spool:
+    limits = SpoolLimits(max_results=config.spool.max_results,
+                         max_age_days=config.spool.max_age_days)
+    return Spool.in_dir(data_dir(config), limits=limits, clock=clock)
+
+
+def make_submitter(config: Config) -> Submitter | None:
+    """None without a collector. The collector is reached the way this machine reaches the
+    web: the proxy netenv chooses for its URL, verified against the machine's trust store."""
+    url = config.collector.url
+    if not url:
+        return None
+    from .netenv import NetEnv
+
+    env = NetEnv.from_config(config)
+    return Submitter(url, config.collector.token, proxy=env.proxy_for(url).proxy,
+                     ssl_context=env.local_context())
+
+
+def make_check(config: Config) -> CheckFn:
+    def check(urls: Sequence[str] | None) -> CheckDocument:
+        from .check import run_check
+
+        return run_check(urls, config=config)
+
+    return check
+
+
+def plan_for(config: Config) -> Plan:
+    return Plan(every=timedelta(minutes=config.schedule.every_minutes),
+                jitter=timedelta(minutes=config.schedule.jitter_minutes))
+
+
+def build_agent(config: Config, *, check: CheckFn | None = None, clock: Clock = utc_now,
+                rng: random.Random | None = None) -> Agent:
+    return Agent(check=check or make_check(config), spool=open_spool(config, clock=clock),
+                 submitter=make_submitter(config), history=open_history(config),
+                 lock=RunLock(data_dir(config) / "run.lock"), plan=plan_for(config),
+                 clock=clock, rng=rng)
+
+
+def deliver(doc: CheckDocument, config: Config) -> FlushReport | None:
+    """For `access-probe check`: remember, anonymise, spool and try to send one document."""
+    open_history(config).add(doc)
+    with open_spool(config) as spool:
+        to_spool, state = collapse_offline(doc, spool.get_state(_STATE_CONNECTIVITY))
+        if to_spool is not None:
+            spool.enqueue(anonymise(to_spool))
+        spool.set_state(_STATE_CONNECTIVITY, state)
+        submitter = make_submitter(config)
+        if submitter is None:
+            return None
+        try:
+            return flush(spool, submitter)
+        finally:
+            submitter.close()

@@ -1,0 +1,58 @@
+"""The ready-to-send request to IT naming what is blocked, how, and by what. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from ..schema import CheckDocument, Result, Status
+from .explain import vendor_name
+
+__all__ = ["unblock_request"]
+
+
+def _line(result: Result, names: Mapping[str, str]) -> str:
+    name = names.get(result.service or "", result.service or "")
+    host = urlsplit(result.url).hostname or result.url
+    label = f"{name} ({host})" if name else host
+    b = result.blocking
+    if b is None:
+        return f"- {label}: {result.status}"
+    parts = [f"{result.status} at the {b.layer.upper()} layer ({b.method})"]
+    product = vendor_name(b.vendor)
+    if product:
+        parts.append(f"by {product}")
+    if b.category:
+        parts.append(f"category “{b.category}”")
+    return f"- {label}: " + ", ".join(parts)
+
+
+def unblock_request(doc: CheckDocument, *, names: Mapping[str, str] | None = None,
+                    network: str | None = None) -> str | None:
+    """Plain text asking IT to allow the blocked and restricted services, or None when
+    nothing is blocked. Names the network label, never the person or the machine."""
+    names = names or {}
+    affected = [r for r in doc.results if r.status in (Status.BLOCKED, Status.RESTRICTED)]
+    if not affected:
+        return None
+    where = network or doc.context.network
+    when = doc.finished_at.strftime("%d %B %Y at %H:%M UTC")
+    lines = [
+        "Subject: Request to allow access to sites needed for work",
+        "",
+        "Hello IT team,",
+        "",
+        f"An access check on {when}" + (f" from the “{where}” network" if where else "")
+        + " found these sites blocked or restricted:",
+        "",
+        *(_line(r, names) for r in affected),
+        "",
+        "They are used for council communications and the Knowledge Hub. Please allow them"
+        " for work use, or tell me how to request an exception.",
+        "",
+        "This request was prepared by access-probe; the technical details above come from"
+        " its automatic check.",
+        "",
+        "Thank you.",
+    ]
+    return "\n".join(lines) + "\n"
