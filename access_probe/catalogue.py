@@ -201,8 +201,10 @@ class _Parser:
         return value
 
     def sequence(self, value: object, path: str) -> list[object]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(f"expected a non-empty list, got {_type_name(value)}", path)
+        if not isinstance(value, list):
+            raise self.fail(f"expected a list, got {_type_name(value)}", path)
+        if not value:
+            raise self.fail("must not be empty", path)
         return value
 
     def url(self, value: object, path: str) -> str:

@@ -274,6 +274,8 @@ def _positive(value: float) -> float:
 
 
 def _readable_file(path: Path) -> Path:
+    if path.is_dir():
+        raise _Invalid(f"{path} is a directory, not a file")
     if not path.is_file():
         raise _Invalid(f"no such file: {path}")
     try:
@@ -310,7 +312,10 @@ def _proxy(text: str) -> str:
     if text.strip().lower() in ("system", "none"):
         return text.strip().lower()
     if text.startswith("pac+"):
-        return "pac+" + _url(text[4:])
+        problem = http_url_problem(text[4:])
+        if problem:
+            raise _Invalid(f"{_mask_password(text)!r}: the PAC file URL {problem}")
+        return text
     problem = http_url_problem(text)
     parts = urlsplit(text) if problem is None else None
     if parts is not None and (parts.port is None or parts.path not in ("", "/")
@@ -415,7 +420,7 @@ def _from_env(spec: _Spec, text: str) -> object:
 def _path(text: str, base: Path) -> Path:
     if not text.strip():
         raise _Invalid("must not be empty")
-    return base / Path(text).expanduser()
+    return Path(os.path.normpath(base / Path(text).expanduser()))
 
 
 def _yaml_type(value: object) -> str:
