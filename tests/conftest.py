@@ -1,0 +1,17 @@
+"""Shared fixtures. The servers themselves live in tests/servers.py (plain context managers);
+these fixtures only give the expensive ones a longer life."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import CertAuthorities
+
+
+@pytest.fixture(scope="session")
+def cas() -> Iterator[CertAuthorities]:
+    """The public, inspection and rogue test CAs, with their bundles on disk."""
+    with CertAuthorities() as authorities:
+        yield authorities
