@@ -263,7 +263,7 @@ class _Parser:
         if "id" in data:
             eid = self.string(data, "id", path, pattern=_ENDPOINT_ID)
         else:
-            eid = _derived_id(service.id, url, {e.id for e in siblings}, first=not siblings)
+            eid = _derived_id(service.id, url, siblings)
         self.claim(self.endpoint_ids, eid, "endpoint id", join(path, "id") if "id" in data
                    else path)
         default_role = Role.BASELINE if service.category == Category.BASELINE else Role.SITE
@@ -278,15 +278,15 @@ class _Parser:
         return Endpoint(id=eid, url=url, role=Role(role), login_redirect_ok=redirect_ok)
 
 
-def _derived_id(service_id: str, url: str, taken: set[str], *, first: bool) -> str:
+def _derived_id(service_id: str, url: str, siblings: Sequence[Endpoint]) -> str:
     """The first endpoint is the service's front door and takes its id; the others are
     `<service>/<host>`, or `<service>/<host><path>` when the service already has that host."""
-    if first:
+    if not siblings:
         return service_id
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    by_host = f"{service_id}/{host}"
-    return by_host if by_host not in taken else by_host + parts.path.rstrip("/")
+    shared = any(urlsplit(e.url).hostname == host for e in siblings)
+    return f"{service_id}/{host}" + (parts.path.rstrip("/") if shared else "")
 
 
 def _from_document(doc: YAMLDocument, *, source: str) -> Catalogue:

@@ -166,7 +166,7 @@ def test_services_with_plain_url_endpoints() -> None:
     catalogue = load_catalogue(FIXTURES / "valid-services-plain-endpoints.yaml")
     intranet, partner = catalogue.services
     assert [e.id for e in intranet.endpoints] == [
-        "intranet", "intranet/static.intranet.example", "intranet/intranet.example"]
+        "intranet", "intranet/static.intranet.example", "intranet/intranet.example/robots.txt"]
     assert all(e.role is Role.SITE for e in intranet.endpoints)
     assert (partner.name, partner.category) == ("partner", Category.OTHER)
     assert partner.endpoints[0].id == "partner"
