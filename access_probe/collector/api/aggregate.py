@@ -1,0 +1,69 @@
+"""GET /api/v1/aggregate and /api/v1/export.csv: counts, small cells suppressed for all but
+administrators; `export.csv?raw=1` streams stored results to administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from .. import aggregate
+from ..aggregate import AggregateQuery, QueryError
+from ..models_out import AggregateOut, Problem
+from ..store import repo
+from ..tokens import Principal
+from .deps import PrincipalDep, StateDep
+
+router = APIRouter()
+
+_PARAMS: list[dict[str, Any]] = [
+    {"name": "group_by", "in": "query", "schema": {"type": "string"},
+     "description": f"comma-separated keys among {', '.join(aggregate.KEYS)}"},
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+    *({"name": key, "in": "query", "schema": {"type": "string"},
+       "description": "filter: one value, or several separated by commas"}
+      for key in aggregate.KEYS),
+]
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 422)}
+
+
+def parse(request: Request, *, extra: tuple[str, ...] = ()) -> AggregateQuery:
+    try:
+        return aggregate.parse_query(request.query_params.multi_items(), extra=extra)
+    except QueryError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def visible(state: StateDep, who: Principal,
+            query: AggregateQuery) -> tuple[list[aggregate.AggregateRow], int]:
+    rows = repo.aggregate(state.engine, query=query)
+    return aggregate.suppress(rows, k=state.settings.k, admin=who.admin)
+
+
+@router.get("/api/v1/aggregate", response_model=AggregateOut, responses=_ERRORS,
+            openapi_extra={"parameters": _PARAMS})
+def aggregate_counts(request: Request, who: PrincipalDep, state: StateDep) -> AggregateOut:
+    query = parse(request)
+    rows, suppressed = visible(state, who, query)
+    return AggregateOut(rows=[aggregate.row_json(query, r) for r in rows],
+                        suppressed=suppressed, k=state.settings.k)
+
+
+@router.get("/api/v1/export.csv", response_class=PlainTextResponse, responses=_ERRORS,
+            openapi_extra={"parameters": [*_PARAMS, {
+                "name": "raw", "in": "query", "schema": {"type": "string", "enum": ["1"]},
+                "description": "administrators: stored results instead of counts"}]})
+def export_csv(request: Request, who: PrincipalDep, state: StateDep) -> StreamingResponse:
+    query = parse(request, extra=("raw",))
+    headers = {"Content-Disposition": 'attachment; filename="access-probe.csv"'}
+    if request.query_params.get("raw") == "1":
+        if not who.admin:
+            raise HTTPException(403, "raw export needs an administrator token")
+        lines = aggregate.rows_csv(repo.RAW_COLUMNS, repo.raw_results(state.engine, query=query))
+        return StreamingResponse(lines, media_type="text/csv", headers=headers)
+    rows, suppressed = visible(state, who, query)
+    headers["X-Suppressed-Rows"] = str(suppressed)
+    return StreamingResponse(iter([aggregate.to_csv(query, rows)]), media_type="text/csv",
+                             headers=headers)

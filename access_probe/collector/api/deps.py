@@ -1,0 +1,124 @@
+"""Dependencies shared by the routes, as `Annotated` aliases: the app's state, the caller
+(`PrincipalDep`, `SubmitterDep`), and bodies read within a size limit and validated strictly."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from .. import tokens
+from ..models_in import CheckIn, ControlRequest
+from ..state import Collector
+from ..store import repo
+from ..tokens import Principal
+
+CONTROL_BODY_LIMIT = 64 * 1024
+MAX_ERRORS = 10
+
+
+class InvalidInput(Exception):
+    """A request that parsed as HTTP but not as what the endpoint takes (answered with 422)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+
+
+def error_summary(exc: ValidationError | Any) -> list[dict[str, Any]]:
+    """Where and why, never the offending input (which may be huge or personal)."""
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200]}
+            for e in exc.errors()[:MAX_ERRORS]]
+
+
+def get_state(request: Request) -> Collector:
+    state: Collector = request.app.state.collector
+    return state
+
+
+StateDep = Annotated[Collector, Depends(get_state)]
+_bearer = HTTPBearer(auto_error=False, description="an enrolment or administrator token")
+
+
+def principal(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None,
+                                                Depends(_bearer)]) -> Principal:
+    token = creds.credentials if creds else ""
+    token_id = tokens.token_id(token)
+    record = repo.find_token(state.engine, token_id=token_id) if token_id else None
+    if record is None or record.revoked_at is not None or not tokens.verify(token,
+                                                                           record.secret_hash):
+        raise HTTPException(401, "a valid, unrevoked bearer token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return Principal(token_id=record.id, org=record.org, admin=record.admin)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def require_admin(who: PrincipalDep) -> Principal:
+    if not who.admin:
+        raise HTTPException(403, "this needs an administrator token")
+    return who
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def submitter(state: StateDep, who: PrincipalDep) -> Principal:
+    wait = state.submit_limits.take(who.token_id)
+    if wait > 0:
+        raise rate_limited(wait)
+    return who
+
+
+SubmitterDep = Annotated[Principal, Depends(submitter)]
+
+
+def rate_limited(wait: float) -> HTTPException:
+    return HTTPException(429, "rate limit exceeded for this token",
+                         headers={"Retry-After": str(math.ceil(wait))})
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit`: by Content-Length
+    before reading anything, else while streaming (chunked bodies)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise HTTPException(400, "bad Content-Length")
+    if declared is not None and int(declared) > limit:
+        raise HTTPException(413, f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _validated(model: type[M], body: bytes) -> M:
+    try:
+        return await run_in_threadpool(model.model_validate_json, body)
+    except ValidationError as exc:
+        raise InvalidInput(error_summary(exc)) from None
+
+
+async def submission(request: Request, state: StateDep) -> CheckIn:
+    body = await read_limited(request, state.settings.max_body_bytes)
+    return await _validated(CheckIn, body)
+
+
+async def control_request(request: Request) -> ControlRequest:
+    return await _validated(ControlRequest, await read_limited(request, CONTROL_BODY_LIMIT))
+
+
+SubmissionDep = Annotated[CheckIn, Depends(submission)]
+ControlDep = Annotated[ControlRequest, Depends(control_request)]

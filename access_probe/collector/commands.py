@@ -1,0 +1,226 @@
+"""`access-probe collector serve|migrate|token ...`: argparse wiring over the collector library.
+
+`register(subparsers)` is called by the main CLI. FastAPI, SQLAlchemy and uvicorn are imported
+inside the handlers, so `access-probe --version` stays fast. Handlers return an exit code and
+raise `UsageError`/`ConfigError` for bad input (the CLI prints them and exits 2).
+
+Schema policy: `serve` and `token` migrate an SQLite database themselves (the embedded store
+manages itself); on PostgreSQL they refuse to start on an old schema and name `collector
+migrate`, so that one deliberate step upgrades a shared production database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from .councils import Councils
+
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
+
+
+def register(subparsers: Any) -> None:
+    collector = subparsers.add_parser(
+        "collector", help="the central collector (serve, migrate, tokens)",
+        description="The central collector: receives results, measures controls, aggregates.")
+    sub = collector.add_subparsers(dest="collector_command", metavar="COMMAND", required=True)
+    _serve_parser(sub)
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    _db_option(migrate)
+    migrate.set_defaults(handler=cmd_migrate)
+    _token_parsers(sub)
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL",
+                        help="sqlite:///PATH or postgresql://... (default: SQLite in the user "
+                             "data directory)")
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the collector's web service")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080)
+    _db_option(serve)
+    serve.add_argument("--config", metavar="FILE", help="configuration for control measurements")
+    serve.add_argument("--targets", metavar="FILE", help="the catalogue (default: packaged)")
+    serve.add_argument("--control-allow", metavar="CIDR", action="append", default=[],
+                       help="a network the control may measure although not globally "
+                            "routable (test labs only; repeatable)")
+    serve.add_argument("--catalogue-only", action="store_true",
+                       help="the control measures catalogue hosts only")
+    serve.add_argument("--k", type=int, default=3,
+                       help="suppress aggregate rows from fewer organisations than this")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--submit-per-minute", type=float, default=60.0,
+                       help="submissions per token per minute, per process")
+    serve.add_argument("--control-per-minute", type=float, default=300.0,
+                       help="control URLs measured per token per minute, per process")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def _token_parsers(sub: Any) -> None:
+    token = sub.add_parser("token", help="enrolment and administrator tokens")
+    tsub = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create = tsub.add_parser("create", help="print a new token (shown once)")
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--org", metavar="CODE", help="the organisation (GSS or 3-letter code)")
+    who.add_argument("--admin", action="store_true", help="an administrator token")
+    create.add_argument("--unlisted", action="store_true",
+                        help="enrol an organisation code that is not in the councils table")
+    _db_option(create)
+    create.set_defaults(handler=cmd_token_create)
+    revoke = tsub.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("token", metavar="TOKEN_ID_OR_PREFIX",
+                        help="the token's id (8 hex digits), or the token or its start")
+    _db_option(revoke)
+    revoke.set_defaults(handler=cmd_token_revoke)
+    listing = tsub.add_parser("list", help="list tokens (ids and organisations, no secrets)")
+    _db_option(listing)
+    listing.set_defaults(handler=cmd_token_list)
+
+
+# --- handlers ---------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .settings import ENV_VAR, Settings, parse_networks
+
+    if args.workers < 1 or not 0 < args.port < 65536:
+        raise UsageError("--workers must be at least 1 and --port between 1 and 65535")
+    settings = Settings(
+        db_url=_db_url(args.db), k=args.k,
+        config=Path(args.config) if args.config else None,
+        targets=Path(args.targets) if args.targets else None,
+        control_allow=parse_networks(args.control_allow), catalogue_only=args.catalogue_only,
+        submit_per_minute=args.submit_per_minute, control_per_minute=args.control_per_minute)
+    _ready_engine(settings.db_url).dispose()
+    # The caller's address is personal data: no access log, no proxy-header rewriting.
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False,
+                               "proxy_headers": False, "server_header": False}
+    if args.workers == 1:
+        from .app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+    else:
+        os.environ[ENV_VAR] = settings.to_env()
+        uvicorn.run("access_probe.collector.app:create_app_from_env", factory=True,
+                    workers=args.workers, **options)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .store import migrate, repo
+
+    engine = repo.make_engine(_db_url(args.db))
+    try:
+        before = migrate.current(engine)
+        migrate.upgrade(engine)
+        _out(f"schema at {migrate.current(engine)} (was {before or 'empty'})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from ..schema import utc_now
+    from . import councils, tokens
+    from .store import repo
+    from .store.records import TokenRecord
+
+    org, label = (None, "administrator") if args.admin else _org(args.org, args.unlisted,
+                                                                  councils.load())
+    new = tokens.new_token()
+    engine = _ready_engine(_db_url(args.db))
+    try:
+        repo.insert_token(engine, record=TokenRecord(
+            id=new.id, secret_hash=new.secret_hash, org=org, admin=args.admin,
+            created_at=utc_now(), revoked_at=None))
+    finally:
+        engine.dispose()
+    _out(f"token {new.id} for {label}; it is shown once, store it now:")
+    _out(new.token)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from ..schema import utc_now
+    from .store import repo
+
+    token_id = args.token[3:11] if args.token.startswith("ap_") else args.token
+    engine = _ready_engine(_db_url(args.db))
+    try:
+        done = repo.revoke_token(engine, token_id=token_id, now=utc_now())
+    finally:
+        engine.dispose()
+    if not done:
+        raise UsageError(f"no live token with id {token_id!r}")
+    _out(f"token {token_id} revoked")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from ..schema import iso
+    from .store import repo
+
+    engine = _ready_engine(_db_url(args.db))
+    try:
+        records = repo.list_tokens(engine)
+    finally:
+        engine.dispose()
+    for r in records:
+        state = f"revoked {iso(r.revoked_at)}" if r.revoked_at else "live"
+        _out(f"{r.id}  {'admin' if r.admin else r.org}  created {iso(r.created_at)}  {state}")
+    return 0
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _db_url(given: str | None) -> str:
+    from .settings import Settings, default_db_url
+
+    url = given or default_db_url()
+    Settings(db_url=url)  # validates the URL, naming the option on error
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def _ready_engine(url: str) -> Engine:
+    """An engine on a current schema: SQLite is migrated here, PostgreSQL must be already."""
+    from .store import migrate, repo
+
+    engine = repo.make_engine(url)
+    if migrate.is_current(engine):
+        return engine
+    if url.startswith("sqlite"):
+        migrate.upgrade(engine)
+        return engine
+    engine.dispose()
+    raise UsageError("the database schema is not current; run "
+                     "`access-probe collector migrate --db URL` first")
+
+
+def _org(code: str, unlisted: bool, known: Councils) -> tuple[str, str]:
+    council = known.lookup(code)
+    if council is not None:
+        return council.code, f"{council.name} ({council.code})"
+    code = code.strip().upper()
+    if not unlisted or not _CODE.match(code):
+        raise UsageError(f"--org {code!r} is not a council code in the councils table "
+                         "(use --unlisted for another organisation, 2-16 letters and digits)")
+    return code, code

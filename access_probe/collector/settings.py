@@ -1,0 +1,110 @@
+"""The collector's settings: one frozen record, validated when built, so a bad value stops the
+service at start-up with a message naming the setting instead of failing on the first request.
+
+Settings travel to uvicorn worker processes as environment variables (`to_env`/`from_env`),
+because `uvicorn --workers N` imports the app factory afresh in every worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ENV_VAR = "ACCESS_PROBE_COLLECTOR_SETTINGS"
+MiB = 1024 * 1024
+
+
+def default_db_url() -> str:
+    """SQLite in the platform's user data directory: the embedded default."""
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('access-probe')) / 'collector.sqlite3'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    db_url: str
+    k: int = 3  # small-cell threshold: rows from fewer organisations are suppressed
+    config: Path | None = None  # agent-style config file for control measurements
+    targets: Path | None = None  # catalogue; None: the packaged one
+    control_allow: tuple[Network, ...] = ()
+    catalogue_only: bool = False
+    max_body_bytes: int = 5 * MiB
+    submit_per_minute: float = 60.0
+    submit_burst: int = 30
+    control_per_minute: float = 300.0  # URLs measured (cache hits are free)
+    control_burst: int = 200
+    control_cache_seconds: float = 60.0
+    control_deadline_seconds: float = 30.0
+    control_workers: int = 16
+    db_pool_size: int = 5
+
+    def __post_init__(self) -> None:
+        _check_db_url(self.db_url)
+        _positive(self, "k", "max_body_bytes", "submit_burst", "control_burst", "control_workers",
+                  "db_pool_size", "submit_per_minute", "control_per_minute",
+                  "control_deadline_seconds")
+        if self.control_cache_seconds < 0:
+            raise ConfigError("must not be negative", key="control_cache_seconds")
+        for path, key in ((self.config, "config"), (self.targets, "targets")):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"no such file: {path}", key=key)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    def to_env(self) -> str:
+        data = dataclasses.asdict(self)
+        data["config"] = str(self.config) if self.config else None
+        data["targets"] = str(self.targets) if self.targets else None
+        data["control_allow"] = [str(n) for n in self.control_allow]
+        return json.dumps(data)
+
+    @classmethod
+    def from_env(cls, text: str) -> Settings:
+        data = json.loads(text)
+        data["config"] = Path(data["config"]) if data.get("config") else None
+        data["targets"] = Path(data["targets"]) if data.get("targets") else None
+        data["control_allow"] = parse_networks(data.get("control_allow") or ())
+        return cls(**data)
+
+
+def parse_networks(texts: object) -> tuple[Network, ...]:
+    """`--control-allow` values; a bare address means just that host."""
+    if not isinstance(texts, list | tuple):
+        raise ConfigError("must be a list of CIDR networks", key="control_allow")
+    try:
+        return tuple(ipaddress.ip_network(str(t), strict=False) for t in texts)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="control_allow") from None
+
+
+def normalise_db_url(url: str) -> str:
+    """Choose the driver we ship (psycopg 3) for a plain postgresql:// URL."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def _check_db_url(url: str) -> None:
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return
+    if normalise_db_url(url).startswith("postgresql+psycopg://"):
+        return
+    raise ConfigError("expected sqlite:///PATH or postgresql://...", key="db")
+
+
+def _positive(settings: Settings, *names: str) -> None:
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"must be a positive number, not {value!r}", key=name)

@@ -1,0 +1,14 @@
+"""Alembic environment, run from code only (`store.migrate`): the caller hands over an open
+connection in `config.attributes["connection"]`, so no URL or ini file is needed."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from access_probe.collector.store.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

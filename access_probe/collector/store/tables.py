@@ -1,0 +1,76 @@
+"""Table definitions. A naming convention on the MetaData keeps constraint and index names
+identical on SQLite and PostgreSQL, so migrations can name them.
+
+`results` holds one row per result id. `result_counts` is the rollup the aggregate reads,
+maintained in the same transaction as each insert; its key columns are never NULL (an absent
+value is stored as '') because NULLs would defeat the unique key that the upsert relies on.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+Code = sa.String(16)
+Label = sa.String(100)
+
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("id", sa.String(8), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("org", Code, nullable=True),  # None for an administrator token
+    sa.Column("admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+results = sa.Table(
+    "results", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("org", Code, nullable=False),
+    sa.Column("council_type", Label),
+    sa.Column("nation", sa.String(32)),
+    sa.Column("region", Label),
+    sa.Column("network", Label),
+    sa.Column("service", Label),
+    sa.Column("category", Label),
+    sa.Column("target", sa.String(2048), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("layer", sa.String(8)),
+    sa.Column("method", sa.String(40)),
+    sa.Column("vendor", Label),
+    sa.Column("blocking_category", sa.String(128)),
+    sa.Column("interception_issuer", sa.String(256)),
+    sa.Column("control_status", sa.String(32)),
+    sa.Column("timings", sa.JSON, nullable=False),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("agent", Label),
+    sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("hour", sa.SmallInteger, nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+ROLLUP_KEYS = ("day", "hour", "org", "network", "service", "category", "status", "layer",
+               "method", "vendor")
+DERIVED = ("council_type", "nation", "region")  # functions of org: carried, not keyed
+
+result_counts = sa.Table(
+    "result_counts", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("hour", sa.SmallInteger, primary_key=True),
+    *(sa.Column(name, Code if name == "org" else Label, primary_key=True)
+      for name in ROLLUP_KEYS[2:]),
+    *(sa.Column(name, Label, nullable=False, server_default="") for name in DERIVED),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
