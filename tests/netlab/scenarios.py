@@ -1,0 +1,142 @@
+"""What the product must say in each council network: the lab's table of expectations.
+
+A `Run` is one `access-probe check --json` inside a client namespace (one council, one
+machine, one configuration). An `Expect` is one row: for that run and URL, the contract's
+status, blocking layer/method, and the vendor/category/interception issuer where the
+evidence shows them (`ANY` where the page does not name a product).
+See docs/lab.md for why each row says what it says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import world
+from .councils import WARN_USER
+
+ANY = "<any>"
+U = world.url
+FB, YT, X, IG = "www.facebook.com", "www.youtube.com", "x.com", "www.instagram.com"
+GOV, KHUB = "www.gov.uk", "khub.net"
+DOWN, NOWHERE = world.DOWN_NAME, world.NONEXISTENT_NAME
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    id: str
+    council: str
+    client: int = 0
+    proxy: str = "none"  # none | system | "gateway:<port>" (the council's proxy)
+    store: str = "public"  # the machine's own trust store: "public" or "council"
+    env: dict[str, str] = field(default_factory=dict)  # "{proxy}" expands to the proxy URL
+    timeout: float = 3.0
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expect:
+    run: str
+    url: str
+    status: str
+    layer: str | None = None
+    method: str | None = None
+    vendor: str | None = ANY
+    category: str | None = ANY
+    interception: str | None = None  # the issuer, or None: no interception reported
+    control: str | None = ANY  # the control's status, where it matters
+
+    @property
+    def id(self) -> str:
+        return f"{self.run}:{self.url.split('://')[0]}:{self.url.split('/')[2]}"
+
+
+RUNS: tuple[Run, ...] = (
+    Run(id="open", council="open",
+        urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN), U(NOWHERE))),
+    Run(id="dnsf", council="dnsf",
+        urls=(U(GOV), U(FB), U(YT), U(X), U(X, "http"), U(IG), U(KHUB))),
+    Run(id="fw", council="fw", urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB))),
+    Run(id="squid", council="squid", proxy="gateway:3128",
+        urls=(U(GOV), U(FB), U(YT, "http"), U(YT), U(X), U(KHUB), U(DOWN), U(NOWHERE))),
+    Run(id="squid-auth", council="squid", client=1, proxy="gateway:3128",
+        urls=(U(GOV), U(GOV, "http"))),
+    Run(id="squid-env", council="squid", proxy="system",
+        env={"HTTPS_PROXY": "{proxy}", "HTTP_PROXY": "{proxy}", "https_proxy": "{proxy}",
+             "http_proxy": "{proxy}"},
+        urls=(U(GOV), U(FB))),
+    Run(id="e2g", council="e2g", proxy="gateway:8080",
+        urls=(U(GOV), U(FB, "http"), U(FB), U(KHUB))),
+    Run(id="e2g-warn", council="e2g", client=1, proxy="gateway:8080",
+        urls=(U(GOV), U(YT, "http"))),
+    Run(id="tlsi", council="tlsi", store="council", urls=(U(GOV), U(FB), U(KHUB))),
+    Run(id="tlsi-untrusted", council="tlsi", store="public", urls=(U(GOV),)),
+    Run(id="slow", council="slow", timeout=8.0,
+        urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN))),
+)
+
+ACC = "accessible"
+COUNCIL_CA = world.COUNCIL_CA_CN
+
+
+def _accessible(run: str, *urls: str, interception: str | None = None) -> list[Expect]:
+    return [Expect(run=run, url=u, status=ACC, interception=interception) for u in urls]
+
+
+EXPECTATIONS: tuple[Expect, ...] = (
+    # An open network: everything that exists is reachable; the dead are unreachable.
+    *_accessible("open", U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http")),
+    Expect(run="open", url=U(DOWN), status="unreachable", control="unreachable"),
+    Expect(run="open", url=U(NOWHERE), status="unreachable", control="unreachable"),
+    # DNS filtering by the council's unbound.
+    *_accessible("dnsf", U(GOV), U(KHUB)),
+    Expect(run="dnsf", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain"),
+    Expect(run="dnsf", url=U(YT), status="blocked", layer="dns", method="dns-sinkhole"),
+    # The answer points at the council's block-page server: DNS is where the path first
+    # diverged, whatever that server then shows (docs/lab.md).
+    Expect(run="dnsf", url=U(X), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="dnsf", url=U(X, "http"), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="dnsf", url=U(IG), status="blocked", layer="dns", method="dns-refused"),
+    # Firewall rules on the council's gateway.
+    *_accessible("fw", U(GOV), U(KHUB)),
+    Expect(run="fw", url=U(FB), status="blocked", layer="tcp", method="tcp-reset"),
+    Expect(run="fw", url=U(YT), status="blocked", layer="tcp", method="tcp-timeout"),
+    Expect(run="fw", url=U(X), status="blocked", layer="tcp", method="tcp-unreachable"),
+    Expect(run="fw", url=U(IG), status="blocked", layer="tls", method="tls-reset"),
+    # Squid as the explicit proxy.
+    *_accessible("squid", U(GOV), U(X), U(KHUB)),
+    Expect(run="squid", url=U(FB), status="blocked", layer="http", method="proxy-denied",
+           vendor="squid"),
+    Expect(run="squid", url=U(YT, "http"), status="blocked", layer="http",
+           method="http-blockpage", vendor="squid"),
+    Expect(run="squid", url=U(YT), status="blocked", layer="http", method="proxy-denied",
+           vendor="squid"),
+    Expect(run="squid", url=U(DOWN), status="unreachable", control="unreachable"),
+    Expect(run="squid", url=U(NOWHERE), status="unreachable", control="unreachable"),
+    Expect(run="squid-auth", url=U(GOV), status="restricted", layer="http",
+           method="proxy-auth", vendor="squid"),
+    Expect(run="squid-auth", url=U(GOV, "http"), status="restricted", layer="http",
+           method="proxy-auth", vendor="squid"),
+    *_accessible("squid-env", U(GOV)),
+    Expect(run="squid-env", url=U(FB), status="blocked", layer="http", method="proxy-denied",
+           vendor="squid"),
+    # e2guardian as the explicit filtering proxy.
+    *_accessible("e2g", U(GOV), U(KHUB)),
+    Expect(run="e2g", url=U(FB, "http"), status="blocked", layer="http",
+           method="http-blockpage", vendor="e2guardian", category="Social Networking"),
+    Expect(run="e2g", url=U(FB), status="blocked", layer="http", method="proxy-denied",
+           vendor="e2guardian"),
+    *_accessible("e2g-warn", U(GOV)),
+    Expect(run="e2g-warn", url=U(YT, "http"), status="restricted", layer="http",
+           method="warn-page", vendor="e2guardian", category="Video Streaming"),
+    # TLS inspection: content arrives, interception is reported with the council CA's name.
+    *_accessible("tlsi", U(GOV), U(FB), U(KHUB), interception=COUNCIL_CA),
+    # The same proxy, on a machine that does not trust the council's CA.
+    Expect(run="tlsi-untrusted", url=U(GOV), status="blocked", layer="tls",
+           method="tls-failure"),
+    # A slow, lossy path is slow, not blocked.
+    *_accessible("slow", U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http")),
+    Expect(run="slow", url=U(DOWN), status="unreachable", control="unreachable"),
+)
+
+# Names that the e2guardian block pages print and no result may carry.
+PRIVATE_WORDS: tuple[str, ...] = (world.USER_NAME, WARN_USER)

@@ -1,0 +1,36 @@
+"""The lab's own machinery: teardown leaves nothing behind, even when a daemon forks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .topology import NETNS_ETC, Lab
+
+
+def test_close_removes_namespaces_and_every_process() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="netlab-topo-"))
+    lab = Lab(prefix=f"nlt{os.getpid()}", workdir=workdir)
+    try:
+        a, b = lab.ns("a"), lab.ns("b")
+        lab.link(a, "x0", "198.51.100.1/30", b, "x1", "198.51.100.2/30")
+        lab.resolv_conf(a, "198.51.100.2")
+        lab.sh(a, "ping", "-c", "1", "-W", "2", "198.51.100.2")
+        # A daemon that leaves a child in its own new session: only `ip netns pids` finds it.
+        lab.spawn(a, "forker", ["sh", "-c", "setsid sleep 300 & sleep 300"])
+        lab.sh(a, "sleep", "0.3")
+        assert run_pids(a)
+    finally:
+        lab.close()
+    assert lab.leftovers() == []
+    assert not (NETNS_ETC / a).exists()
+    assert subprocess.run(["pgrep", "-f", "setsid sleep 300"], capture_output=True,
+                          check=False).stdout.strip() == b""
+    lab.close()  # idempotent
+
+
+def run_pids(ns: str) -> list[str]:
+    return subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
+                          check=True).stdout.split()
