@@ -290,11 +290,12 @@ class Agent:
 
     def _cycle(self, urls: Sequence[str] | None) -> CycleReport:
         doc = self.check(urls)
-        if self.history is not None:
-            self.history.add(doc)
+        # The spool first: a crash after it loses at most the local history entry.
         to_spool, state = collapse_offline(doc, self.spool.get_state(_STATE_CONNECTIVITY))
         spooled = self.spool.enqueue(anonymise(to_spool)) if to_spool else 0
         self.spool.set_state(_STATE_CONNECTIVITY, state)
+        if self.history is not None:
+            self.history.add(doc)
         flushed = self.flush()
         return CycleReport(document=doc, spooled=spooled, flush=flushed,
                            error=flushed.error if flushed else None)
@@ -391,12 +392,12 @@ def build_agent(config: Config, *, check: CheckFn | None = None, clock: Clock = 
 
 def deliver(doc: CheckDocument, config: Config) -> FlushReport | None:
     """For `access-probe check`: remember, anonymise, spool and try to send one document."""
-    open_history(config).add(doc)
     with open_spool(config) as spool:
         to_spool, state = collapse_offline(doc, spool.get_state(_STATE_CONNECTIVITY))
         if to_spool is not None:
             spool.enqueue(anonymise(to_spool))
         spool.set_state(_STATE_CONNECTIVITY, state)
+        open_history(config).add(doc)
         submitter = make_submitter(config)
         if submitter is None:
             return None

@@ -26,7 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import USER_AGENT
-from .spool import Batch, Spool
+from .spool import MAX_BATCH, Batch, Spool
 
 __all__ = ["FlushReport", "Outcome", "SubmitResult", "Submitter", "backoff_delay", "flush"]
 
@@ -219,7 +219,7 @@ def _defer(spool: Spool, result: SubmitResult, rng: random.Random | None) -> Non
 
 def flush(spool: Spool, submitter: Submitter, *, force: bool = False,
           rng: random.Random | None = None,
-          max_batches: int = MAX_BATCHES_PER_FLUSH) -> FlushReport:
+          max_batches: int = MAX_BATCHES_PER_FLUSH, batch_size: int = MAX_BATCH) -> FlushReport:
     """Send pending results until the spool is empty or the collector says wait.
 
     Respects the persisted backoff unless `force` (a person asked: `spool flush`)."""
@@ -229,7 +229,7 @@ def flush(spool: Spool, submitter: Submitter, *, force: bool = False,
     tally = _Tally()
     error: str | None = None
     while tally.batches < max_batches:
-        batch = spool.next_batch()
+        batch = spool.next_batch(batch_size)
         if batch is None:
             break
         result = _send(batch, submitter, spool, tally)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,7 @@ class StubCollector:
         self.mode = "up"  # up | down (503) | ratelimit (429) | auth (401)
         self.reject_ids: set[str] = set()  # 422 for any batch containing one of these
         self.requests = 0
+        self.delay = 0.0  # seconds between committing and answering: the window a crash hits
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -54,7 +56,10 @@ class StubCollector:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the agent was killed while waiting: exactly what crash tests do
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -84,6 +89,8 @@ class StubCollector:
                         else:
                             stub.stored[result["id"]] = {"context": doc["context"], **result}
                             accepted += 1
+                if stub.delay:
+                    time.sleep(stub.delay)
                 return self._answer(200, {"accepted": accepted, "duplicates": duplicates})
 
         return Handler
