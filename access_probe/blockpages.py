@@ -1,1 +1,578 @@
-"""Block-page knowledge as data (data/blockpages.yaml) and the matcher over it."""
+"""Block-page knowledge as data (data/blockpages*.yaml) and the matcher over it.
+
+    match_page(obs)              -> tuple[Match, ...]   best first; empty when nothing matched
+    looks_like_block_page(obs)   -> bool                 a cheap, conservative guess for the rest
+    match_dns_answer(addresses)  -> tuple[Match, ...]    known sinkhole answers (DNS data file)
+    fingerprints()               -> tuple[Fingerprint, ...]  the validated data, in file order
+    used_headers()               -> frozenset[str]       header names the data looks at
+
+The data files are read once (importlib.resources) and validated on first use: an unknown key,
+a bad value or a regular expression that does not compile raises `FingerprintError`
+(an `InputError`: `file:line: key: problem`). Matching never raises for what a server sent.
+
+Privacy: a `Match` carries no page text except the filter's category, which is cleaned
+(tags stripped, at most 80 characters) and dropped when it looks like a user name, an address
+or a URL. Block pages print the user's name and IP next to the category; none of it leaves here.
+
+Speed: fingerprints are grouped into families by (field, case-sensitivity); each family is one
+precompiled alternation searched once per response. Only a family that hits is re-checked
+fingerprint by fingerprint, so an ordinary page costs about one regex pass per family.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import TypeVar
+from urllib.parse import unquote_plus
+
+from .errors import InputError
+from .model import HTTPObservation, ProxyObservation
+from .yamlload import YAMLDocument, join, parse_yaml
+
+__all__ = [
+    "Confidence",
+    "Fingerprint",
+    "FingerprintError",
+    "Match",
+    "PageKind",
+    "fingerprints",
+    "looks_like_block_page",
+    "match_dns_answer",
+    "match_page",
+    "used_headers",
+]
+
+_PACKAGE = "access_probe"
+_DATA_DIR = "data"
+_MAIN_FILE = "blockpages.yaml"
+_DNS_FILE = "blockpages_dns.yaml"
+_MAX_SCAN = 512 * 1024  # characters of body searched; block pages are a few KB
+_CATEGORY_MAX = 80
+_FIELDS = ("body", "title", "location", "status", "headers")
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class FingerprintError(InputError):
+    """A block-page data file is invalid."""
+
+
+class PageKind(StrEnum):
+    BLOCK = "block"  # a filter refused the page
+    WARN = "warn"  # a filter warns; the user may continue
+    AUTH = "auth"  # sign in first (proxy authentication, a filter's login page)
+    CAPTIVE = "captive"  # a network portal stands in front of everything
+    BENIGN = "benign"  # looks like a block, is not (CDN challenge, parking page, 5xx)
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Source(StrEnum):
+    CITIZENLAB = "citizenlab"
+    CENSOREDPLANET = "censoredplanet"
+    VENDOR_DOCS = "vendor-docs"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """One fingerprint that matched one response."""
+
+    id: str
+    vendor: str | None
+    kind: PageKind
+    category: str | None
+    confidence: Confidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fingerprint:
+    """One validated entry of a data file."""
+
+    id: str
+    vendor: str | None
+    kind: PageKind
+    where: str  # body | title | location | status | headers | header:<name>
+    pattern: str
+    regex: bool
+    ignore_case: bool
+    confidence: Confidence
+    source: Source
+    compiled: re.Pattern[str] = field(repr=False)
+    statuses: frozenset[int] = frozenset()
+    category: re.Pattern[str] | None = field(default=None, repr=False)
+    category_from: str = "body"
+    ref: str | None = None
+    note: str = ""
+    order: int = 0
+
+    def match(self, *, category: str | None) -> Match:
+        return Match(id=self.id, vendor=self.vendor, kind=self.kind, category=category,
+                     confidence=self.confidence)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Family:
+    """Fingerprints searched together: same field, same case rule."""
+
+    where: str
+    screen: re.Pattern[str]
+    members: tuple[Fingerprint, ...]
+
+
+# ------------------------------------------------------------------------- loading
+
+_REQUIRED = frozenset({"id", "kind", "where", "pattern", "confidence", "source"})
+_OPTIONAL = frozenset({"vendor", "regex", "ignore_case", "status", "category", "category_from",
+                       "ref", "note"})
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_VENDOR = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_HEADER = re.compile(r"^header:([a-z0-9-]+)$")
+
+
+def _data_files() -> list[tuple[str, str]]:
+    folder = resources.files(_PACKAGE).joinpath(_DATA_DIR)
+    names = sorted(p.name for p in folder.iterdir()
+                   if p.name.startswith("blockpages") and p.name.endswith(".yaml"))
+    names = [_MAIN_FILE] + [n for n in names if n not in (_MAIN_FILE, _DNS_FILE)]
+    return [(f"{_DATA_DIR}/{n}", folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
+
+
+@cache
+def fingerprints() -> tuple[Fingerprint, ...]:
+    """Every page fingerprint, validated, in file order (blockpages.yaml first)."""
+    found: list[Fingerprint] = []
+    seen: dict[str, str] = {}
+    for file, text in _data_files():
+        doc = parse_yaml(text, file=file, error=FingerprintError)
+        for path, entry in _entries(doc, "fingerprints"):
+            fp = _fingerprint(doc, path, entry, order=len(found))
+            if fp.id in seen:
+                raise _error(doc, join(path, "id"), f"duplicate id (also in {seen[fp.id]})")
+            seen[fp.id] = file
+            found.append(fp)
+    return tuple(found)
+
+
+def load_fingerprints(text: str, *, file: str = "<text>") -> tuple[Fingerprint, ...]:
+    """Validate one data file's text (for tests and tools); same rules as the packaged files."""
+    doc = parse_yaml(text, file=file, error=FingerprintError)
+    return tuple(_fingerprint(doc, path, entry, order=i)
+                 for i, (path, entry) in enumerate(_entries(doc, "fingerprints")))
+
+
+def _entries(doc: YAMLDocument, key: str) -> list[tuple[str, Mapping[str, object]]]:
+    data = doc.data
+    if not isinstance(data, Mapping):
+        raise _error(doc, "", "expected a mapping with `version` and `" + key + "`")
+    for name in data:
+        if name not in ("version", key) and not str(name).startswith("x-"):
+            raise _error(doc, str(name), "unknown key")
+    if data.get("version") != 1:
+        raise _error(doc, "version", "must be 1")
+    items = data.get(key)
+    if not isinstance(items, list):
+        raise _error(doc, key, "must be a list")
+    out = []
+    for i, item in enumerate(items):
+        path = join(key, i)
+        if not isinstance(item, Mapping):
+            raise _error(doc, path, "each entry must be a mapping")
+        out.append((path, item))
+    return out
+
+
+def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
+                 order: int) -> Fingerprint:
+    _check_keys(doc, path, e, _REQUIRED, _OPTIONAL)
+    where = _where(doc, path, e)
+    regex = _flag(doc, path, e, "regex")
+    ignore_case = _flag(doc, path, e, "ignore_case")
+    pattern = _text(doc, path, e, "pattern")
+    return Fingerprint(
+        id=_matching(doc, path, e, "id", _ID),
+        vendor=_vendor(doc, path, e),
+        kind=_enum(doc, path, e, "kind", PageKind),
+        where=where, pattern=pattern, regex=regex, ignore_case=ignore_case,
+        confidence=_enum(doc, path, e, "confidence", Confidence),
+        source=_enum(doc, path, e, "source", Source),
+        compiled=_compile(doc, join(path, "pattern"), _as_regex(pattern, regex), ignore_case),
+        statuses=_statuses(doc, path, e),
+        category=_category(doc, path, e),
+        category_from=_category_from(doc, path, e, where),
+        ref=_optional_text(doc, path, e, "ref"),
+        note=_optional_text(doc, path, e, "note") or "",
+        order=order,
+    )
+
+
+def _check_keys(doc: YAMLDocument, path: str, e: Mapping[str, object],
+                required: frozenset[str], optional: frozenset[str]) -> None:
+    for key in e:
+        if key not in required and key not in optional:
+            raise _error(doc, join(path, str(key)), "unknown key")
+    for key in sorted(required - set(e)):
+        raise _error(doc, path, f"missing required key `{key}`")
+
+
+def _where(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> str:
+    where = _text(doc, path, e, "where")
+    if where in _FIELDS or _HEADER.match(where):
+        return where
+    raise _error(doc, join(path, "where"),
+                 f"must be one of {', '.join(_FIELDS)} or header:<lower-case name>")
+
+
+def _text(doc: YAMLDocument, path: str, e: Mapping[str, object], key: str) -> str:
+    value = e.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value) == "":
+        raise _error(doc, join(path, key), "must be a non-empty string")
+    return str(value)
+
+
+def _optional_text(doc: YAMLDocument, path: str, e: Mapping[str, object],
+                   key: str) -> str | None:
+    return None if e.get(key) is None else _text(doc, path, e, key)
+
+
+def _matching(doc: YAMLDocument, path: str, e: Mapping[str, object], key: str,
+              shape: re.Pattern[str]) -> str:
+    value = _text(doc, path, e, key)
+    if not shape.match(value):
+        raise _error(doc, join(path, key), "use lower-case letters, digits and hyphens")
+    return value
+
+
+def _vendor(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> str | None:
+    return None if e.get("vendor") is None else _matching(doc, path, e, "vendor", _VENDOR)
+
+
+def _flag(doc: YAMLDocument, path: str, e: Mapping[str, object], key: str) -> bool:
+    value = e.get(key, False)
+    if not isinstance(value, bool):
+        raise _error(doc, join(path, key), "must be true or false")
+    return value
+
+
+def _enum(doc: YAMLDocument, path: str, e: Mapping[str, object], key: str,
+          kind: type[_E]) -> _E:
+    value = _text(doc, path, e, key)
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)
+        raise _error(doc, join(path, key), f"must be one of {choices}") from None
+
+
+def _statuses(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> frozenset[int]:
+    value = e.get("status")
+    if value is None:
+        return frozenset()
+    codes = value if isinstance(value, list) else []
+    if not codes or not all(_is_status(v) for v in codes):
+        raise _error(doc, join(path, "status"), "must be a list of HTTP status codes")
+    return frozenset(int(v) for v in codes)
+
+
+def _is_status(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+def _category(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> re.Pattern[str] | None:
+    if e.get("category") is None:
+        return None
+    key = join(path, "category")
+    compiled = _compile(doc, key, _text(doc, path, e, "category"), True)
+    if "category" not in compiled.groupindex:
+        raise _error(doc, key, "needs a named group (?P<category>...)")
+    return compiled
+
+
+def _category_from(doc: YAMLDocument, path: str, e: Mapping[str, object], where: str) -> str:
+    if e.get("category_from") is not None:
+        value = _text(doc, path, e, "category_from")
+        if value not in ("body", "title", "location"):
+            raise _error(doc, join(path, "category_from"), "must be body, title or location")
+        return value
+    return where if where in ("body", "title", "location") else "body"
+
+
+def _as_regex(pattern: str, regex: bool) -> str:
+    return pattern if regex else re.escape(pattern)
+
+
+def _compile(doc: YAMLDocument, key: str, pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise _error(doc, key, f"invalid regular expression: {exc}") from exc
+    if compiled.groupindex and not key.endswith(".category"):
+        raise _error(doc, key, "named groups belong in `category` only")
+    return compiled
+
+
+def _error(doc: YAMLDocument, path: str, problem: str) -> FingerprintError:
+    return FingerprintError(problem, file=doc.file, line=doc.key_line(path), key=path or None)
+
+
+@cache
+def _families() -> tuple[_Family, ...]:
+    groups: dict[tuple[str, bool], list[Fingerprint]] = {}
+    for fp in fingerprints():
+        groups.setdefault((fp.where, fp.ignore_case), []).append(fp)
+    return tuple(_family(where, ic, tuple(members)) for (where, ic), members in groups.items())
+
+
+def _family(where: str, ignore_case: bool, members: tuple[Fingerprint, ...]) -> _Family:
+    # Each member is wrapped in its own non-capturing group; numbered groups inside members
+    # renumber harmlessly because the screen only asks "did anything match".
+    alternation = "|".join(_scoped(_as_regex(m.pattern, m.regex)) for m in members)
+    screen = re.compile(alternation, re.IGNORECASE if ignore_case else 0)
+    return _Family(where=where, screen=screen, members=members)
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def _scoped(pattern: str) -> str:
+    """`(?s)x` is only legal at the start of a whole expression; inside one it is `(?s:x)`."""
+    flags = _GLOBAL_FLAGS.match(pattern)
+    if flags is None:
+        return f"(?:{pattern})"
+    return f"(?{flags.group(1)}:{pattern[flags.end():]})"
+
+
+@cache
+def used_headers() -> frozenset[str]:
+    """Header names (lower-case) the fingerprints read; `headers` reads all of them."""
+    return frozenset(fp.where.split(":", 1)[1] for fp in fingerprints()
+                     if fp.where.startswith("header:")) | {"location", "content-type"}
+
+
+# ------------------------------------------------------------------------- matching
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_CONFIDENCE_RANK = {Confidence.HIGH: 0, Confidence.MEDIUM: 1, Confidence.LOW: 2}
+# A more specific kind first when one response matches several: a warn page repeats the
+# vendor's block text and adds a continue button, an auth page is a refusal that asks for more.
+_KIND_RANK = {PageKind.AUTH: 0, PageKind.CAPTIVE: 1, PageKind.WARN: 2, PageKind.BLOCK: 3,
+              PageKind.BENIGN: 4}
+
+
+class _Page:
+    """The decoded views of one response, each computed at most once."""
+
+    __slots__ = ("_obs", "_views")
+
+    def __init__(self, obs: HTTPObservation | ProxyObservation) -> None:
+        self._obs = obs
+        self._views: dict[str, str] = {}
+
+    @property
+    def status(self) -> int | None:
+        return self._obs.status
+
+    def view(self, where: str) -> str:
+        if where not in self._views:
+            self._views[where] = self._make(where)
+        return self._views[where]
+
+    def _make(self, where: str) -> str:
+        headers = self._obs.headers
+        if where == "body":
+            return decode_body(self._obs.body, headers.get("content-type"))
+        if where == "title":
+            return self._obs.title or _title_of(self.view("body"))
+        if where == "location":
+            location = getattr(self._obs, "location", None)
+            return location or headers.get("location", "")
+        if where == "status":
+            return "" if self._obs.status is None else str(self._obs.status)
+        if where == "headers":
+            return "\n".join(f"{k}: {v}" for k, v in headers.items())
+        return headers.get(where.split(":", 1)[1], "")
+
+
+def decode_body(body: bytes, content_type: str | None) -> str:
+    """The body as text: the declared charset, else UTF-8; undecodable bytes replaced."""
+    declared = _CHARSET.search(content_type or "")
+    data = body[:_MAX_SCAN]
+    if declared:
+        try:
+            return data.decode(declared.group(1), "replace")
+        except LookupError:
+            pass  # an unknown charset name: fall back as if none were given
+    return data.decode("utf-8", "replace")
+
+
+def _title_of(text: str) -> str:
+    found = _TITLE.search(text, 0, 65536)
+    return " ".join(html.unescape(found.group(1)).split()) if found else ""
+
+
+def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
+    """Every fingerprint matching this response, best first.
+
+    Order: confidence; then vendor-specific before generic; then auth, captive, warn, block,
+    benign; then matches that name a category; then file order. The first match is the
+    matcher's answer; the rest are corroboration.
+    """
+    page = _Page(obs)
+    hits: list[tuple[Fingerprint, str | None]] = []
+    for family in _families():
+        text = page.view(family.where)
+        if not text or family.screen.search(text) is None:
+            continue
+        for fp in family.members:
+            if fp.statuses and page.status not in fp.statuses:
+                continue
+            if fp.compiled.search(text) is not None:
+                hits.append((fp, _category_of(fp, page)))
+    hits.sort(key=_rank)
+    return tuple(fp.match(category=category) for fp, category in hits)
+
+
+def _rank(hit: tuple[Fingerprint, str | None]) -> tuple[int, int, int, int, int]:
+    fp, category = hit
+    return (_CONFIDENCE_RANK[fp.confidence], fp.vendor is None, _KIND_RANK[fp.kind],
+            category is None, fp.order)
+
+
+def _category_of(fp: Fingerprint, page: _Page) -> str | None:
+    if fp.category is None:
+        return None
+    found = fp.category.search(page.view(fp.category_from))
+    if found is None or found.group("category") is None:
+        return None
+    return clean_category(found.group("category"), from_url=fp.category_from == "location")
+
+
+# ------------------------------------------------------------------------- categories
+
+_TAG = re.compile(r"<[^>]*>?")
+# Labels block pages print beside the category; the category ends where one begins.
+_LABEL = re.compile(
+    r"\b(?:user(?:\s*name)?|login|account|ip(?:\s*address)?|client(?:\s*(?:ip|address|name))?"
+    r"|(?:filter\s*)?group|host(?:\s*name)?|computer|machine|mac|url|reason|time|date)\s*[:=]",
+    re.IGNORECASE)
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE)
+_PERSONAL = re.compile(r"@|\\|://|\bwww\.", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"^(?:-[A-Z]+-|%%?\w+%%?|\$\w+|none|n/a|unknown|-+)$", re.IGNORECASE)
+
+
+def clean_category(raw: str, *, from_url: bool = False) -> str | None:
+    """A filter's category text fit to store, or None when it could be about the user."""
+    text = unquote_plus(raw) if from_url else raw
+    text = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    text = _LABEL.split(text, maxsplit=1)[0]
+    text = text.strip(" \t-:;,.|\"'()[]")
+    if not text or _PLACEHOLDER.match(text):
+        return None
+    if _IPV4.search(text) or _IPV6.search(text) or _PERSONAL.search(text):
+        return None
+    return text[:_CATEGORY_MAX].rstrip() or None
+
+
+# ------------------------------------------------------------------------- heuristic
+
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE_WORDS = re.compile(
+    r"\b(?:access\s+(?:is\s+)?(?:denied|blocked|restricted)|(?:web\s*)?(?:site|page)\s+"
+    r"(?:is\s+|has\s+been\s+)?blocked|blocked\s+(?:site|page|url|website|content)|"
+    r"url\s+blocked|content\s+(?:filter|blocked)|web\s+filter)\b", re.IGNORECASE)
+_BLOCK_PHRASE = re.compile(
+    r"\b(?:access\s+(?:to\s+[^.]{0,80}?\s+)?(?:has\s+been\s+|is\s+|was\s+)?"
+    r"(?:denied|blocked|restricted)|(?:web\s*site|web\s*page|site|page|url|content|request)\s+"
+    r"(?:has\s+been\s+|is\s+|was\s+)?(?:blocked|denied|filtered)|blocked\s+by|"
+    r"forbidden\s+by\s+(?:policy|(?:your|the)\s+(?:network\s+)?administrator))\b",
+    re.IGNORECASE)
+_POLICY_WORD = re.compile(
+    r"\b(?:polic(?:y|ies)|administrator|categor(?:y|ies|ised|ized)|acceptable\s+use|"
+    r"web\s+filter(?:ing)?|content\s+filter(?:ing)?|service\s+desk|it\s+support)\b",
+    re.IGNORECASE)
+_SHORT_TEXT = 2500  # characters of visible text; real block pages say little
+
+
+def looks_like_block_page(obs: HTTPObservation | ProxyObservation) -> bool:
+    """Does this response read like a block page? For responses no fingerprint explains.
+
+    True when the best fingerprint match is not benign; otherwise, with no match at all, when
+    the title says "blocked"/"access denied", or when a short page both states a refusal and
+    cites a policy, administrator or category. Long pages that mention "blocked" in passing
+    (news, forums) never qualify on body text.
+    """
+    matches = match_page(obs)
+    if matches:
+        return matches[0].kind is not PageKind.BENIGN
+    page = _Page(obs)
+    if _TITLE_WORDS.search(page.view("title")):
+        return True
+    text = visible_text(page.view("body"))
+    return (len(text) <= _SHORT_TEXT and _BLOCK_PHRASE.search(text) is not None
+            and _POLICY_WORD.search(text) is not None)
+
+
+def visible_text(markup: str) -> str:
+    """Text a person would read: scripts, styles and tags removed, whitespace collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", markup))).split())
+
+
+# ------------------------------------------------------------------------- DNS answers
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Answer:
+    id: str
+    vendor: str | None
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    confidence: Confidence
+
+
+_DNS_REQUIRED = frozenset({"id", "kind", "answer", "confidence", "source"})
+_DNS_OPTIONAL = frozenset({"vendor", "ref", "note"})
+
+
+@cache
+def _answers() -> tuple[_Answer, ...]:
+    file = f"{_DATA_DIR}/{_DNS_FILE}"
+    text = resources.files(_PACKAGE).joinpath(_DATA_DIR, _DNS_FILE).read_text(encoding="utf-8")
+    doc = parse_yaml(text, file=file, error=FingerprintError)
+    return tuple(_answer(doc, path, e) for path, e in _entries(doc, "answers"))
+
+
+def _answer(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> _Answer:
+    _check_keys(doc, path, e, _DNS_REQUIRED, _DNS_OPTIONAL)
+    if _enum(doc, path, e, "kind", PageKind) is not PageKind.BLOCK:
+        raise _error(doc, join(path, "kind"), "DNS answers are block only")
+    _enum(doc, path, e, "source", Source)
+    try:
+        address = ipaddress.ip_address(_text(doc, path, e, "answer"))
+    except ValueError:
+        raise _error(doc, join(path, "answer"), "must be an IP address") from None
+    return _Answer(id=_matching(doc, path, e, "id", _ID), vendor=_vendor(doc, path, e),
+                   address=address, confidence=_enum(doc, path, e, "confidence", Confidence))
+
+
+def match_dns_answer(addresses: Iterable[str]) -> tuple[Match, ...]:
+    """Known block-page/sinkhole answers among a DNS response's addresses, best first."""
+    wanted = set()
+    for text in addresses:
+        try:
+            wanted.add(ipaddress.ip_address(text))
+        except ValueError:
+            continue  # not an address (a CNAME, garbage): nothing to match
+    hits = [a for a in _answers() if a.address in wanted]
+    hits.sort(key=lambda a: (_CONFIDENCE_RANK[a.confidence], a.vendor is None))
+    return tuple(Match(id=a.id, vendor=a.vendor, kind=PageKind.BLOCK, category=None,
+                       confidence=a.confidence) for a in hits)
