@@ -104,6 +104,20 @@ def cmd_week(args: argparse.Namespace) -> None:
             time.sleep(args.pace)  # real time per simulated hour, so kills land mid-week
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    """The real schedule loop on the real clock until SIGTERM."""
+    from access_probe.agent import install_stop_signals
+    from access_probe.logsetup import setup_logging
+    from access_probe.schema import utc_now
+
+    setup_logging("info", log_dir=Path(args.dir), stderr=True)
+    agent = build(args, utc_now)
+    agent.plan = Plan(every=timedelta(seconds=0.5), jitter=timedelta(seconds=0.1))
+    stop = threading.Event()
+    install_stop_signals(stop)
+    agent.serve(stop, poll_seconds=0.2)
+
+
 def cmd_flush(args: argparse.Namespace) -> None:
     with Spool(Path(args.dir) / "spool.sqlite3") as spool:
         report = flush(spool, Submitter(args.collector, TOKEN, timeout=(2, 10)), force=True,
@@ -113,7 +127,7 @@ def cmd_flush(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["cycles", "week", "flush"])
+    parser.add_argument("mode", choices=["cycles", "week", "flush", "serve"])
     parser.add_argument("--dir", required=True)
     parser.add_argument("--collector", required=True)
     parser.add_argument("--cycles", type=int, default=1)
@@ -123,7 +137,8 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=0.0)
     args = parser.parse_args()
     threading.current_thread().name = f"driver-{args.mode}"
-    {"cycles": cmd_cycles, "week": cmd_week, "flush": cmd_flush}[args.mode](args)
+    modes = {"cycles": cmd_cycles, "week": cmd_week, "flush": cmd_flush, "serve": cmd_serve}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":
