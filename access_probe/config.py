@@ -96,7 +96,7 @@ class Config:
     org: str | None = None
     network: str | None = None
     dns: DNSConfig = field(default_factory=DNSConfig)
-    proxy: str = "system"  # system | none | http://host:port
+    proxy: str = "system"  # system | none | http(s)://host:port | pac+http(s)://.../proxy.pac
     tls: TLSConfig = field(default_factory=TLSConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     collector: CollectorConfig = field(default_factory=CollectorConfig)

@@ -89,3 +89,12 @@ def test_load_yaml_errors_use_the_given_class(tmp_path: Path) -> None:
     good = tmp_path / "ok.yaml"
     good.write_text("a: 1\n", encoding="utf-8")
     assert load_yaml(good).file == str(good)
+
+
+def test_public_names_exist() -> None:
+    from access_probe import catalogue, config, yamlload
+
+    for module in (catalogue, config, yamlload):
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert not missing, f"{module.__name__}.__all__ names missing: {missing}"
+        assert len(set(module.__all__)) == len(module.__all__)
