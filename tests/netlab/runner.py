@@ -70,8 +70,8 @@ def environment(w: World, run: Run) -> dict[str, str]:
         "XDG_DATA_HOME": str(home / ".local/share"), "LANG": "C.UTF-8",
         "SSL_CERT_FILE": str(w.stores[run.store]),
     }
-    proxy = _proxy_url(w, run) or ""
-    env.update({k: v.replace("{proxy}", proxy) for k, v in run.env.items()})
+    gateway = w.councils[run.council].gateway
+    env.update({k: v.replace("{gateway}", gateway) for k, v in run.env.items()})
     return env
 
 

@@ -28,7 +28,7 @@ class Run:
     client: int = 0
     proxy: str = "none"  # none | system | "gateway:<port>" (the council's proxy)
     store: str = "public"  # the machine's own trust store: "public" or "council"
-    env: dict[str, str] = field(default_factory=dict)  # "{proxy}" expands to the proxy URL
+    env: dict[str, str] = field(default_factory=dict)  # "{gateway}": the council's gateway
     timeout: float = 3.0
     urls: tuple[str, ...] = ()
 
@@ -61,8 +61,7 @@ RUNS: tuple[Run, ...] = (
     Run(id="squid-auth", council="squid", client=1, proxy="gateway:3128",
         urls=(U(GOV), U(GOV, "http"))),
     Run(id="squid-env", council="squid", proxy="system",
-        env={"HTTPS_PROXY": "{proxy}", "HTTP_PROXY": "{proxy}", "https_proxy": "{proxy}",
-             "http_proxy": "{proxy}"},
+        env={"HTTPS_PROXY": "http://{gateway}:3128", "HTTP_PROXY": "http://{gateway}:3128"},
         urls=(U(GOV), U(FB))),
     Run(id="e2g", council="e2g", proxy="gateway:8080",
         urls=(U(GOV), U(FB, "http"), U(FB), U(KHUB))),
