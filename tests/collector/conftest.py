@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,15 +56,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
            ) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('collector') / 'collector.sqlite3'}"
-        _migrate(url)
+        migrate_db(url)
         yield url
         return
     with postgres_database() as url:
-        _migrate(url)
+        migrate_db(url)
         yield url
 
 
-def _migrate(url: str) -> None:
+def migrate_db(url: str) -> None:
     engine = repo.make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -108,19 +107,23 @@ class Collector:
         self.http = client
 
     def token(self, org: str | None = ORGS[0], *, admin: bool = False) -> str:
-        new = tokens.new_token()
-        engine = repo.make_engine(self.db_url)
-        repo.insert_token(engine, record=TokenRecord(
-            id=new.id, secret_hash=new.secret_hash, org=None if admin else org, admin=admin,
-            created_at=utc_now(), revoked_at=None))
-        engine.dispose()
-        return new.token
+        return make_token(self.db_url, org, admin=admin)
 
     def submit(self, token: str, doc: object) -> httpx.Response:
         return self.http.post("/api/v1/submissions", json=doc, headers=auth(token))
 
     def aggregate(self, token: str, **params: str) -> httpx.Response:
         return self.http.get("/api/v1/aggregate", params=params, headers=auth(token))
+
+
+def make_token(db_url: str, org: str | None, *, admin: bool = False) -> str:
+    new = tokens.new_token()
+    engine = repo.make_engine(db_url)
+    repo.insert_token(engine, record=TokenRecord(
+        id=new.id, secret_hash=new.secret_hash, org=None if admin else org, admin=admin,
+        created_at=utc_now(), revoked_at=None))
+    engine.dispose()
+    return new.token
 
 
 def auth(token: str) -> dict[str, str]:
@@ -172,13 +175,3 @@ def document(org: str | None, results: list[dict[str, Any]], *,
         "context": {"org": org, "network": network, "asn": None},
         "results": results,
     }
-
-
-@pytest.fixture
-def tmp_file(tmp_path: Path) -> Callable[[str, str], Path]:
-    def write(name: str, text: str) -> Path:
-        path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    return write
