@@ -5,6 +5,7 @@ software is configured in `councils.py`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _start_sites(lab: Lab, ns: str, ca: certs.CA) -> None:
     lab.wait_listening(ns, "inet-web", world.SITES["www.gov.uk"], 443)
 
 
-def start_websrv(lab: Lab, ns: str, name: str, spec: dict[str, object]) -> None:
+def start_websrv(lab: Lab, ns: str, name: str, spec: Mapping[str, object]) -> None:
     path = lab.workdir / f"{name}.json"
     path.write_text(json.dumps(spec))
     lab.spawn(ns, name, [PYTHON, "-u", str(SERVICES / "websrv.py"), str(path)])

@@ -69,6 +69,16 @@ def firewall(lab: Lab, net: Internet, index: int) -> Council:
         "-A FORWARD -p tcp --dport 443 -m string --algo bm --string www.instagram.com "
         "-j REJECT --reject-with tcp-reset",
     ])
+    # Some teams write nftables directly: a router-style "host unreachable", which a dead
+    # site could also produce, so only the control can tell that it is a block.
+    tiktok = S["www.tiktok.com"]
+    path = lab.workdir / "fw-nft.conf"
+    path.write_text(
+        "table inet council {\n  chain forward {\n"
+        "    type filter hook forward priority 10;\n"
+        f"    ip daddr {tiktok} tcp dport {{ 80, 443 }} reject with icmp type host-unreachable\n"
+        "  }\n}\n")
+    lab.sh(council.gw, "nft", "-f", str(path))
     return council
 
 

@@ -17,7 +17,7 @@ from .councils import WARN_USER
 ANY = "<any>"
 U = world.url
 FB, YT, X, IG = "www.facebook.com", "www.youtube.com", "x.com", "www.instagram.com"
-GOV, KHUB = "www.gov.uk", "khub.net"
+GOV, KHUB, TT = "www.gov.uk", "khub.net", "www.tiktok.com"
 DOWN, NOWHERE = world.DOWN_NAME, world.NONEXISTENT_NAME
 
 
@@ -55,7 +55,7 @@ RUNS: tuple[Run, ...] = (
         urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN), U(NOWHERE))),
     Run(id="dnsf", council="dnsf",
         urls=(U(GOV), U(FB), U(YT), U(X), U(X, "http"), U(IG), U(KHUB))),
-    Run(id="fw", council="fw", urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB))),
+    Run(id="fw", council="fw", urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB), U(TT))),
     Run(id="squid", council="squid", proxy="gateway:3128",
         urls=(U(GOV), U(FB), U(YT, "http"), U(YT), U(X), U(KHUB), U(DOWN), U(NOWHERE))),
     Run(id="squid-auth", council="squid", client=1, proxy="gateway:3128",
@@ -101,6 +101,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
     Expect(run="fw", url=U(YT), status="blocked", layer="tcp", method="tcp-timeout"),
     Expect(run="fw", url=U(X), status="blocked", layer="tcp", method="tcp-unreachable"),
     Expect(run="fw", url=U(IG), status="blocked", layer="tls", method="tls-reset"),
+    Expect(run="fw", url=U(TT), status="blocked", layer="tcp", method="tcp-unreachable",
+           control="accessible"),
     # Squid as the explicit proxy.
     *_accessible("squid", U(GOV), U(X), U(KHUB)),
     Expect(run="squid", url=U(FB), status="blocked", layer="http", method="proxy-denied",

@@ -65,7 +65,7 @@ class TLSServer(ThreadingHTTPServer):
             tls = self.context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
             return
-        self.RequestHandlerClass(tls, client_address, self)
+        self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
 
 
 def serve(spec: dict[str, Any]) -> None:
@@ -74,12 +74,9 @@ def serve(spec: dict[str, Any]) -> None:
     context.load_cert_chain(spec["cert"], spec["key"])
     threads = []
     for address, port, tls in spec["listen"]:
-        httpd: ThreadingHTTPServer
-        if tls:
-            httpd = TLSServer((address, port), Handler)
-            httpd.context = context  # type: ignore[attr-defined]
-        else:
-            httpd = ThreadingHTTPServer((address, port), Handler)
+        httpd = (TLSServer if tls else ThreadingHTTPServer)((address, port), Handler)
+        if isinstance(httpd, TLSServer):
+            httpd.context = context
         httpd.daemon_threads = True
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
