@@ -142,6 +142,9 @@ class ControlService:
         host = (urlsplit(url).hostname or "").rstrip(".")
         if not host:
             return {"url": url, "refused": "URL without a host"}
+        literal = refusal(host, self.allow) if parse_address(host) is not None else None
+        if literal is not None:
+            return {"url": url, "refused": literal}
         if self.catalogue is not None and self.catalogue.service_for_host(host) is None:
             return {"url": url, "refused": "host is not in the collector's catalogue"}
         return None
