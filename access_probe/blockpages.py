@@ -151,24 +151,29 @@ def _data_files() -> list[tuple[str, str]]:
 @cache
 def fingerprints() -> tuple[Fingerprint, ...]:
     """Every page fingerprint, validated, in file order (blockpages.yaml first)."""
-    found: list[Fingerprint] = []
+    found: tuple[Fingerprint, ...] = ()
     seen: dict[str, str] = {}
     for file, text in _data_files():
         doc = parse_yaml(text, file=file, error=FingerprintError)
-        for path, entry in _entries(doc, "fingerprints"):
-            fp = _fingerprint(doc, path, entry, order=len(found))
-            if fp.id in seen:
-                raise _error(doc, join(path, "id"), f"duplicate id (also in {seen[fp.id]})")
-            seen[fp.id] = file
-            found.append(fp)
-    return tuple(found)
+        found += _load(doc, start=len(found), seen=seen)
+    return found
 
 
 def load_fingerprints(text: str, *, file: str = "<text>") -> tuple[Fingerprint, ...]:
     """Validate one data file's text (for tests and tools); same rules as the packaged files."""
     doc = parse_yaml(text, file=file, error=FingerprintError)
-    return tuple(_fingerprint(doc, path, entry, order=i)
-                 for i, (path, entry) in enumerate(_entries(doc, "fingerprints")))
+    return _load(doc, start=0, seen={})
+
+
+def _load(doc: YAMLDocument, *, start: int, seen: dict[str, str]) -> tuple[Fingerprint, ...]:
+    found: list[Fingerprint] = []
+    for path, entry in _entries(doc, "fingerprints"):
+        fp = _fingerprint(doc, path, entry, order=start + len(found))
+        if fp.id in seen:
+            raise _error(doc, join(path, "id"), f"duplicate id (also in {seen[fp.id]})")
+        seen[fp.id] = doc.file
+        found.append(fp)
+    return tuple(found)
 
 
 def _entries(doc: YAMLDocument, key: str) -> list[tuple[str, Mapping[str, object]]]:
@@ -476,9 +481,11 @@ def clean_category(raw: str, *, from_url: bool = False) -> str | None:
     """A filter's category text fit to store, or None when it could be about the user."""
     text = unquote_plus(raw) if from_url else raw
     text = " ".join(html.unescape(_TAG.sub(" ", text)).split())
-    text = _LABEL.split(text, maxsplit=1)[0]
+    text = _LABEL.split(text, maxsplit=1)[0].strip()
+    if _PLACEHOLDER.match(text):  # a template variable the filter left unfilled
+        return None
     text = text.strip(" \t-:;,.|\"'()[]")
-    if not text or _PLACEHOLDER.match(text):
+    if not text:
         return None
     if _IPV4.search(text) or _IPV6.search(text) or _PERSONAL.search(text):
         return None
@@ -493,7 +500,7 @@ _TITLE_WORDS = re.compile(
     r"(?:is\s+|has\s+been\s+)?blocked|blocked\s+(?:site|page|url|website|content)|"
     r"url\s+blocked|content\s+(?:filter|blocked)|web\s+filter)\b", re.IGNORECASE)
 _BLOCK_PHRASE = re.compile(
-    r"\b(?:access\s+(?:to\s+[^.]{0,80}?\s+)?(?:has\s+been\s+|is\s+|was\s+)?"
+    r"\b(?:access\s+(?:to\s+[^<>]{0,80}?\s+)?(?:has\s+been\s+|is\s+|was\s+)?"
     r"(?:denied|blocked|restricted)|(?:web\s*site|web\s*page|site|page|url|content|request)\s+"
     r"(?:has\s+been\s+|is\s+|was\s+)?(?:blocked|denied|filtered)|blocked\s+by|"
     r"forbidden\s+by\s+(?:policy|(?:your|the)\s+(?:network\s+)?administrator))\b",
