@@ -76,5 +76,6 @@ def start(lab: Lab, ns: str, name: str, address: str, policy: SquidPolicy) -> No
     for path in root.rglob("*"):
         shutil.chown(path, "proxy", "proxy")
     lab.sh(ns, "squid", "-k", "parse", "-f", str(conf))
-    lab.spawn(ns, name, ["squid", "-N", "-d", "1", "-f", str(conf), "-n", name])
+    # A service name of our own: parallel lab runs must not share squid's runtime names.
+    lab.spawn(ns, name, ["squid", "-N", "-d", "1", "-f", str(conf), "-n", lab.prefix + name])
     lab.wait_listening(ns, name, address, PORT)
