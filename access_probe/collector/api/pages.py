@@ -19,7 +19,8 @@ router = APIRouter()
 
 # The dashboard's tables: a title and the keys each groups by.
 TABLES = (("Status by service", ("service", "status")), ("Blocking method", ("method",)),
-          ("Filtering product", ("vendor",)), ("Region", ("region", "status")))
+          ("Filtering product", ("vendor",)), ("Region", ("region", "status")),
+          ("Network", ("network", "status")))
 
 
 @router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
