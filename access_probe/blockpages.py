@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
 from .errors import InputError
@@ -109,6 +109,7 @@ class Fingerprint:
     confidence: Confidence
     source: Source
     compiled: re.Pattern[str] = field(repr=False)
+    also: re.Pattern[str] | None = field(default=None, repr=False)
     statuses: frozenset[int] = frozenset()
     category: re.Pattern[str] | None = field(default=None, repr=False)
     category_from: str = "body"
@@ -122,19 +123,26 @@ class Fingerprint:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Member:
+    fp: Fingerprint
+    literal: str | None  # the text a plain pattern stands for; lower-cased if case-blind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Family:
     """Fingerprints searched together: same field, same case rule."""
 
     where: str
-    screen: re.Pattern[str]
-    members: tuple[Fingerprint, ...]
+    lower: bool  # search the lower-cased view (the family ignores case)
+    screen: re.Pattern[str]  # "does any member match?" in one pass
+    members: tuple[_Member, ...]
 
 
 # ------------------------------------------------------------------------- loading
 
 _REQUIRED = frozenset({"id", "kind", "where", "pattern", "confidence", "source"})
-_OPTIONAL = frozenset({"vendor", "regex", "ignore_case", "status", "category", "category_from",
-                       "ref", "note"})
+_OPTIONAL = frozenset({"vendor", "regex", "ignore_case", "also", "status", "category",
+                       "category_from", "ref", "note"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _VENDOR = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HEADER = re.compile(r"^header:([a-z0-9-]+)$")
@@ -212,6 +220,7 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
         confidence=_enum(doc, path, e, "confidence", Confidence),
         source=_enum(doc, path, e, "source", Source),
         compiled=_compile(doc, join(path, "pattern"), _as_regex(pattern, regex), ignore_case),
+        also=_also(doc, path, e, ignore_case),
         statuses=_statuses(doc, path, e),
         category=_category(doc, path, e),
         category_from=_category_from(doc, path, e, where),
@@ -293,6 +302,13 @@ def _is_status(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 
+def _also(doc: YAMLDocument, path: str, e: Mapping[str, object],
+          ignore_case: bool) -> re.Pattern[str] | None:
+    if e.get("also") is None:
+        return None
+    return _compile(doc, join(path, "also"), _text(doc, path, e, "also"), ignore_case)
+
+
 def _category(doc: YAMLDocument, path: str, e: Mapping[str, object]) -> re.Pattern[str] | None:
     if e.get("category") is None:
         return None
@@ -338,23 +354,60 @@ def _families() -> tuple[_Family, ...]:
     return tuple(_family(where, ic, tuple(members)) for (where, ic), members in groups.items())
 
 
-def _family(where: str, ignore_case: bool, members: tuple[Fingerprint, ...]) -> _Family:
-    # Each member is wrapped in its own non-capturing group; numbered groups inside members
-    # renumber harmlessly because the screen only asks "did anything match".
-    alternation = "|".join(_scoped(_as_regex(m.pattern, m.regex)) for m in members)
-    screen = re.compile(alternation, re.IGNORECASE if ignore_case else 0)
-    return _Family(where=where, screen=screen, members=members)
+def _family(where: str, lower: bool, fps: tuple[Fingerprint, ...]) -> _Family:
+    members = tuple(_Member(fp=fp, literal=_literal(fp, lower)) for fp in fps)
+    literals = [m.literal for m in members if m.literal is not None]
+    # Plain patterns go into one trie-shaped expression, which re walks in a single pass
+    # (a flat alternation of hundreds of strings is twenty times slower); true regular
+    # expressions follow as scoped alternatives.
+    parts = [_trie(literals)] if literals else []
+    flags = "i" if lower else ""
+    parts += [_scoped(m.fp.pattern, flags) for m in members if m.literal is None]
+    return _Family(where=where, lower=lower, screen=re.compile("|".join(parts)),
+                   members=members)
+
+
+_ESCAPED = re.compile(r"\\([^A-Za-z0-9])")
+_META = frozenset(".^$*+?{}[]|()\\")
+
+
+def _literal(fp: Fingerprint, lower: bool) -> str | None:
+    """The plain text a pattern stands for: itself, or a regex of escaped characters only."""
+    text = fp.pattern
+    if fp.regex:
+        if any(c in _META for c in _ESCAPED.sub("", text)):
+            return None
+        text = _ESCAPED.sub(r"\1", text)
+    return text.lower() if lower else text
+
+
+def _trie(words: list[str]) -> str:
+    root: dict[str, dict[str, Any]] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _emit(root)
+
+
+def _emit(node: dict[str, dict[str, Any]]) -> str:
+    branches = [re.escape(char) + _emit(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
 
-def _scoped(pattern: str) -> str:
+def _scoped(pattern: str, flags: str = "") -> str:
     """`(?s)x` is only legal at the start of a whole expression; inside one it is `(?s:x)`."""
-    flags = _GLOBAL_FLAGS.match(pattern)
-    if flags is None:
-        return f"(?:{pattern})"
-    return f"(?{flags.group(1)}:{pattern[flags.end():]})"
+    found = _GLOBAL_FLAGS.match(pattern)
+    if found is not None:
+        flags, pattern = flags + found.group(1), pattern[found.end():]
+    return f"(?{flags}:{pattern})" if flags else f"(?:{pattern})"
 
 
 @cache
@@ -388,10 +441,11 @@ class _Page:
     def status(self) -> int | None:
         return self._obs.status
 
-    def view(self, where: str) -> str:
-        if where not in self._views:
-            self._views[where] = self._make(where)
-        return self._views[where]
+    def view(self, where: str, *, lower: bool = False) -> str:
+        key = where + ":lower" if lower else where
+        if key not in self._views:
+            self._views[key] = self.view(where).lower() if lower else self._make(where)
+        return self._views[key]
 
     def _make(self, where: str) -> str:
         headers = self._obs.headers
@@ -436,13 +490,16 @@ def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
     page = _Page(obs)
     hits: list[tuple[Fingerprint, str | None]] = []
     for family in _families():
-        text = page.view(family.where)
+        text = page.view(family.where, lower=family.lower)
         if not text or family.screen.search(text) is None:
             continue
-        for fp in family.members:
+        for member in family.members:
+            fp = member.fp
             if fp.statuses and page.status not in fp.statuses:
                 continue
-            if fp.compiled.search(text) is not None:
+            found = (member.literal in text if member.literal is not None
+                     else fp.compiled.search(text) is not None)
+            if found and (fp.also is None or fp.also.search(text) is not None):
                 hits.append((fp, _category_of(fp, page)))
     hits.sort(key=_rank)
     return tuple(fp.match(category=category) for fp, category in hits)
