@@ -50,6 +50,8 @@ _ERRNO: dict[int, Failure] = {
     errno.ENETUNREACH: Failure.NETWORK_UNREACHABLE,
     errno.ECONNABORTED: Failure.CONNECTION_RESET,
     errno.EPIPE: Failure.CONNECTION_RESET,
+    # Not connected any more although connect() succeeded: the peer reset it in between.
+    errno.ENOTCONN: Failure.CONNECTION_RESET,
     # A local firewall rule (or an ICMP admin-prohibited on some stacks) gives EACCES/EPERM.
     errno.EACCES: Failure.ADMIN_PROHIBITED,
     errno.EPERM: Failure.ADMIN_PROHIBITED,

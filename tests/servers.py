@@ -229,7 +229,7 @@ class DNSServer(_Background):
             response.flags |= dns.flags.TC
             return response.to_wire()
         self._fill(response, question.name, question.rdtype, answer)
-        return response.to_wire()
+        return response.to_wire(want_shuffle=False)  # answers in the order the test gave
 
     def _fill(self, response: dns.message.Message, name: dns.name.Name,
               rdtype: dns.rdatatype.RdataType, answer: Answer) -> None:
@@ -367,11 +367,11 @@ class BlackholeServer(_Background):
     """A port whose SYNs go unanswered: the listen queue is full (listen(0), never accepted,
     pre-filled), so Linux drops new SYNs and connect() times out like a silent filter."""
 
-    def __init__(self, *, max_fill: int = 8) -> None:
+    def __init__(self, *, address: str = LOOPBACK, port: int = 0, max_fill: int = 8) -> None:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind((LOOPBACK, 0))
+        self.listener.bind((address, port))
         self.port: int = self.listener.getsockname()[1]
-        self.address = LOOPBACK
+        self.address = address
         self._max_fill = max_fill
         self._fillers: list[socket.socket] = []
 
@@ -381,7 +381,7 @@ class BlackholeServer(_Background):
             filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             filler.settimeout(0.2)
             try:
-                filler.connect((LOOPBACK, self.port))
+                filler.connect((self.address, self.port))
             except OSError:
                 filler.close()
                 return  # the queue is full: the next SYN is dropped

@@ -4,6 +4,7 @@ machine's own store (a certificate only the latter accepts is an inspection prox
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -70,10 +71,27 @@ def _attempt(sock: socket.socket, sni: str, context: ssl.SSLContext,
              ctx: ProbeContext) -> tuple[ssl.SSLSocket | None, Failure | None]:
     sock.settimeout(ctx.step_timeout())
     try:
-        return context.wrap_socket(sock, server_hostname=sni), None
+        _raise_pending_error(sock)
+        tls = context.wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
     except (OSError, ValueError) as exc:
         sock.close()
         return None, classify(exc, Operation.TLS_HANDSHAKE)
+    # Handshake separately so the TLS socket can be closed on failure: wrap_socket's own
+    # handshake leaves nothing to close when the peer reset the connection first.
+    try:
+        tls.do_handshake()
+    except (OSError, ValueError) as exc:
+        tls.close()
+        return None, classify(exc, Operation.TLS_HANDSHAKE)
+    return tls, None
+
+
+def _raise_pending_error(sock: socket.socket) -> None:
+    """Raise a reset that arrived before the handshake. Left pending, it makes wrap_socket
+    fail after taking over the descriptor, leaving an SSL socket nobody can close."""
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
 
 
 def _peek(reconnect: Reconnect | None, sni: str, ctx: ProbeContext) -> CertInfo | None:
