@@ -154,6 +154,20 @@ def tls_inspection(lab: Lab, net: Internet, index: int, council_ca: certs.CA) ->
     return council
 
 
+def squid_bump(lab: Lab, net: Internet, index: int, council_ca: certs.CA) -> Council:
+    """Squid ssl-bump as an explicit inspecting proxy: it decrypts every CONNECT with the
+    council's CA, and serves its deny page inside the decrypted connection."""
+    council = build_council(lab, net, "bump", index)
+    dns.start_dnsmasq(lab, council.gw, "bump-dns", council.gateway, world.AUTH_DNS)
+    lab.iptables(council.gw, COLLECTOR_ONLY)
+    policy = squid.SquidPolicy(
+        lan=f"10.{index}.0.0/24", connect_denied=(), http_blockpage=(".facebook.com",),
+        auth_clients=(), always_allowed=(world.COLLECTOR,), bump=True)
+    squid.start(lab, council.gw, "bump", council.gateway, policy, bump_ca=council_ca,
+                upstream_roots=net.public_ca_file)
+    return council
+
+
 SLOW_DELAY = 0.15  # seconds each way: 300 ms round trip
 SLOW_LOSS = 0.05
 SLOW_RATE = "1mbit"

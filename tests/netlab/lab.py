@@ -15,7 +15,7 @@ from .topology import Lab, LabError
 
 # name -> (index: the council's 10.<index>.0.0/24 LAN and uplink /30, builder)
 COUNCILS: dict[str, int] = {
-    "open": 1, "dnsf": 2, "fw": 3, "squid": 4, "e2g": 5, "tlsi": 6, "slow": 7,
+    "open": 1, "dnsf": 2, "fw": 3, "squid": 4, "e2g": 5, "tlsi": 6, "slow": 7, "bump": 8,
 }
 
 
@@ -52,6 +52,8 @@ def build_world(lab: Lab, only: Iterable[str] | None = None) -> World:
             continue
         if name == "tlsi":
             w.councils[name] = councils.tls_inspection(lab, net, index, council_ca)
+        elif name == "bump":
+            w.councils[name] = councils.squid_bump(lab, net, index, council_ca)
         else:
             w.councils[name] = builders[name](lab, net, index)
     return w

@@ -69,6 +69,8 @@ RUNS: tuple[Run, ...] = (
         urls=(U(GOV), U(YT, "http"))),
     Run(id="tlsi", council="tlsi", store="council", urls=(U(GOV), U(FB), U(KHUB))),
     Run(id="tlsi-untrusted", council="tlsi", store="public", urls=(U(GOV),)),
+    Run(id="bump", council="bump", proxy="gateway:3128", store="council",
+        urls=(U(GOV), U(FB), U(KHUB))),
     Run(id="slow", council="slow", timeout=8.0,
         urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN))),
 )
@@ -134,6 +136,10 @@ EXPECTATIONS: tuple[Expect, ...] = (
     # The same proxy, on a machine that does not trust the council's CA.
     Expect(run="tlsi-untrusted", url=U(GOV), status="blocked", layer="tls",
            method="tls-failure"),
+    # Squid ssl-bump: inspection through an explicit proxy, and its deny page inside TLS.
+    *_accessible("bump", U(GOV), U(KHUB), interception=COUNCIL_CA),
+    Expect(run="bump", url=U(FB), status="blocked", layer="http", method="http-blockpage",
+           vendor="squid", interception=COUNCIL_CA),
     # A slow, lossy path is slow, not blocked.
     *_accessible("slow", U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http")),
     Expect(run="slow", url=U(DOWN), status="unreachable", control="unreachable"),

@@ -97,6 +97,15 @@ def test_tls_inspection_resigns_with_the_council_ca(lab_world: World) -> None:
     assert proc.returncode == 0 and world.COUNCIL_CA_CN in proc.stderr
 
 
+def test_squid_bump_inspects_and_blocks_inside_tls(lab_world: World) -> None:
+    rc, out, _ = curl(lab_world, "bump", world.url(FB), proxy_port=3128, store="council")
+    assert rc == 0 and "403 Forbidden" in out and "Westshire Council - Website Blocked" in out
+    rc, _, _ = curl(lab_world, "bump", world.url(GOV), proxy_port=3128)
+    assert rc == 60  # the public roots alone do not trust the re-signed certificate
+    rc, out, _ = curl(lab_world, "bump", world.url(GOV), proxy_port=3128, store="council")
+    assert rc == 0 and title(out) == world.TITLES[GOV]
+
+
 def test_slow_path_is_slow_but_works(lab_world: World) -> None:
     c = lab_world.councils["slow"]
     proc = lab_world.lab.sh(c.clients[0], "curl", "-sS", "-o", "/dev/null", "-w",
@@ -108,7 +117,8 @@ def test_slow_path_is_slow_but_works(lab_world: World) -> None:
     assert tls >= 0.5  # TLS 1.3 takes one round trip plus the relay's connect: >= 2 x 150 ms
 
 
-@pytest.mark.parametrize("council", ["open", "dnsf", "fw", "squid", "e2g", "tlsi", "slow"])
+@pytest.mark.parametrize("council", ["open", "dnsf", "fw", "squid", "e2g", "tlsi", "slow",
+                                     "bump"])
 def test_no_path_out_of_the_lab(lab_world: World, council: str) -> None:
     """Every default route ends in the lab's Internet, which has none: nothing can leave."""
     c = lab_world.councils[council]

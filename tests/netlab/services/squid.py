@@ -8,11 +8,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..certs import CA
 from ..topology import Lab
 
 PORT = 3128
 ERRORS = Path("/usr/share/squid/errors/en")
 HELPER = "/usr/lib/squid/basic_ncsa_auth"
+CERTGEN = "/usr/lib/squid/security_file_certgen"
 # The council's own deny page: a real deployment's wording, with squid's %-codes.
 COUNCIL_PAGE = """<!DOCTYPE html>
 <html><head><title>Westshire Council - Website Blocked</title></head>
@@ -31,6 +33,7 @@ class SquidPolicy:
     http_blockpage: tuple[str, ...]  # dstdomain entries answered with the council page
     auth_clients: tuple[str, ...]  # client addresses that must authenticate (407)
     always_allowed: tuple[str, ...]  # destination addresses any client may reach
+    bump: bool = False  # ssl-bump every CONNECT with the council CA (TLS inspection)
 
 
 def squid_conf(root: Path, address: str, policy: SquidPolicy) -> str:
@@ -38,8 +41,8 @@ def squid_conf(root: Path, address: str, policy: SquidPolicy) -> str:
         return f"acl {name} {kind} {' '.join(values)}\n" if values else ""
 
     return (
-        f"http_port {address}:{PORT}\n"
-        "pid_filename none\ncache deny all\ncache_mem 8 MB\n"
+        _port_lines(root, address, policy.bump)
+        + "pid_filename none\ncache deny all\ncache_mem 8 MB\n"
         f"access_log stdio:{root}/access.log\ncache_log {root}/cache.log\n"
         f"cache_store_log none\ncoredump_dir {root}\nerror_directory {root}/errors\n"
         "visible_hostname proxy.westshire.lab\ncache_effective_user proxy\n"
@@ -64,12 +67,30 @@ def squid_conf(root: Path, address: str, policy: SquidPolicy) -> str:
     )
 
 
-def start(lab: Lab, ns: str, name: str, address: str, policy: SquidPolicy) -> None:
+def _port_lines(root: Path, address: str, bump: bool) -> str:
+    if not bump:
+        return f"http_port {address}:{PORT}\n"
+    return (
+        f"http_port {address}:{PORT} ssl-bump tls-cert={root}/ca.crt tls-key={root}/ca.key "
+        "generate-host-certificates=on dynamic_cert_mem_cache_size=4MB\n"
+        f"sslcrtd_program {CERTGEN} -s {root}/ssl_db -M 4MB\nsslcrtd_children 2\n"
+        f"tls_outgoing_options cafile={root}/upstream-roots.pem\n"
+        "acl step1 at_step SslBump1\nssl_bump peek step1\nssl_bump bump all\n"
+    )
+
+
+def start(lab: Lab, ns: str, name: str, address: str, policy: SquidPolicy, *,
+          bump_ca: CA | None = None, upstream_roots: Path | None = None) -> None:
     root = lab.workdir / name
     shutil.copytree(ERRORS, root / "errors")
     (root / "errors" / "ERR_WESTSHIRE_BLOCKED").write_text(COUNCIL_PAGE)
     # A user exists, but the probe never has the password: it must see the 407 as data.
     (root / "passwd").write_text("staff:$apr1$lab$8Rj5SOg2wB1tO2yY1S0dC.\n")
+    if bump_ca is not None and upstream_roots is not None:
+        (root / "ca.crt").write_bytes(bump_ca.cert_pem)
+        (root / "ca.key").write_bytes(bump_ca.key_pem)
+        shutil.copy(upstream_roots, root / "upstream-roots.pem")
+        lab.sh(ns, CERTGEN, "-c", "-s", str(root / "ssl_db"), "-M", "4MB")
     conf = root / "squid.conf"
     conf.write_text(squid_conf(root, address, policy))
     shutil.chown(root, "proxy", "proxy")
