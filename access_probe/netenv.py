@@ -164,8 +164,9 @@ def bypasses(host: str, no_proxy: str) -> bool:
             return True
         if "/" in entry and in_networks(host, (entry,)):
             return True
-        name = entry.lstrip("*").lstrip(".").rsplit(":", 1)[0] if not entry.startswith("[") \
-            else entry
+        name = entry.lstrip("*.")
+        if name.count(":") == 1:  # "host:port"; the port does not narrow the match here
+            name = name.split(":", 1)[0]
         if host == name or host.endswith("." + name):
             return True
     return False

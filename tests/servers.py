@@ -557,6 +557,8 @@ class ProxyServer(_AcceptLoop):
         conn.settimeout(_IO_TIMEOUT)
         reader = conn.makefile("rb")
         request_line = reader.readline(8192).decode("latin-1").strip()
+        if not request_line:
+            return  # a bare connection test, closed without a request
         headers = http.client.parse_headers(reader)
         method, target, _version = (request_line.split(" ", 2) + ["", ""])[:3]
         self.log.append(ProxyLog(method=method, target=target,

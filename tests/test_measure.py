@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from access_probe.model import Engine, Failure, Route, Trust
 from access_probe.measure import Limits, measure, timings_ms
+from access_probe.model import Engine, Failure, Route, Trust
 from access_probe.netenv import NetEnv
 from tests.servers import (
     NO_REPLY,
