@@ -47,11 +47,13 @@ def _proxy_url(w: World, run: Run) -> str | None:
 
 def write_config(w: World, run: Run, token: str) -> Path:
     proxy = _proxy_url(w, run) or run.proxy
+    council = w.councils[run.council]
+    resolver = council.gateway if run.resolver == "gateway" else run.resolver
     conf = w.lab.workdir / "runs" / f"{run.id}.yaml"
     conf.parent.mkdir(exist_ok=True)
     conf.write_text(
         f"org: {world.ORG}\nnetwork: lab-{run.id}\n"
-        "dns:\n  resolver: system\n"
+        f"dns:\n  resolver: {resolver}\n"
         f"proxy: {proxy}\n"
         f"tls:\n  public_roots: {w.stores['public']}\n"
         f"control:\n  url: {world.COLLECTOR_URL}\n"

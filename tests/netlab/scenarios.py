@@ -28,6 +28,7 @@ class Run:
     client: int = 0
     proxy: str = "none"  # none | system | "gateway:<port>" (the council's proxy)
     store: str = "public"  # the machine's own trust store: "public" or "council"
+    resolver: str = "system"  # dns.resolver: "system" or "gateway" (the council's resolver IP)
     env: dict[str, str] = field(default_factory=dict)  # "{gateway}": the council's gateway
     timeout: float = 3.0
     urls: tuple[str, ...] = ()
@@ -55,6 +56,7 @@ RUNS: tuple[Run, ...] = (
         urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN), U(NOWHERE))),
     Run(id="dnsf", council="dnsf",
         urls=(U(GOV), U(FB), U(YT), U(X), U(X, "http"), U(IG), U(KHUB))),
+    Run(id="dnsf-ip", council="dnsf", resolver="gateway", urls=(U(GOV), U(FB), U(YT), U(IG))),
     Run(id="fw", council="fw", urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB), U(TT))),
     Run(id="squid", council="squid", proxy="gateway:3128",
         urls=(U(GOV), U(FB), U(YT, "http"), U(YT), U(X), U(KHUB), U(DOWN), U(NOWHERE))),
@@ -97,6 +99,11 @@ EXPECTATIONS: tuple[Expect, ...] = (
     Expect(run="dnsf", url=U(X), status="blocked", layer="dns", method="dns-sinkhole"),
     Expect(run="dnsf", url=U(X, "http"), status="blocked", layer="dns", method="dns-sinkhole"),
     Expect(run="dnsf", url=U(IG), status="blocked", layer="dns", method="dns-refused"),
+    # The same, with the resolver named in the config rather than taken from the system.
+    *_accessible("dnsf-ip", U(GOV)),
+    Expect(run="dnsf-ip", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain"),
+    Expect(run="dnsf-ip", url=U(YT), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="dnsf-ip", url=U(IG), status="blocked", layer="dns", method="dns-refused"),
     # Firewall rules on the council's gateway.
     *_accessible("fw", U(GOV), U(KHUB)),
     Expect(run="fw", url=U(FB), status="blocked", layer="tcp", method="tcp-reset"),
