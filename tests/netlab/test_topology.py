@@ -7,7 +7,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .topology import NETNS_ETC, Lab
+import pytest
+
+from .topology import NETNS_ETC, Lab, LabError
 
 
 def test_close_removes_namespaces_and_every_process() -> None:
@@ -34,3 +36,16 @@ def test_close_removes_namespaces_and_every_process() -> None:
 def run_pids(ns: str) -> list[str]:
     return subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
                           check=True).stdout.split()
+
+
+def test_a_daemon_that_dies_fails_loudly_with_its_log() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="netlab-topo-"))
+    lab = Lab(prefix=f"nlu{os.getpid()}", workdir=workdir)
+    try:
+        a = lab.ns("a")
+        lab.spawn(a, "broken", ["sh", "-c", "echo 'bad config line 3' >&2; exit 1"])
+        with pytest.raises(LabError, match="bad config line 3"):
+            lab.wait_listening(a, "broken", "127.0.0.1", 9, timeout=5)
+    finally:
+        lab.close()
+    assert lab.leftovers() == []
