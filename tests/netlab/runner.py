@@ -70,6 +70,8 @@ def environment(w: World, run: Run) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local/share"), "LANG": "C.UTF-8",
+        # The machine-wide config file (platformdirs' site dir) must not be the host's.
+        "XDG_CONFIG_DIRS": str(home / "etc-xdg"),
         "SSL_CERT_FILE": str(w.stores[run.store]),
     }
     gateway = w.councils[run.council].gateway
