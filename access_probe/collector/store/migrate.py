@@ -34,6 +34,6 @@ def is_current(engine: Engine) -> bool:
     return current(engine) == head()
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
-        command.upgrade(_config(conn), "head")
+        command.upgrade(_config(conn), revision)

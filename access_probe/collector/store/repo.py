@@ -21,7 +21,14 @@ from sqlalchemy.engine import Connection, Engine
 from ..aggregate import AggregateQuery, AggregateRow
 from ..settings import normalise_db_url
 from .records import IngestCounts, StoredResult, TokenRecord
-from .tables import DERIVED, ROLLUP_KEYS, result_counts, results, tokens
+from .tables import (
+    DERIVED,
+    ROLLUPS,
+    result_counts,
+    result_counts_daily,
+    results,
+    tokens,
+)
 
 Source = Literal["rollup", "results"]
 
@@ -127,19 +134,21 @@ def _insert_new(conn: Connection, ordered: Sequence[StoredResult]) -> set[uuid.U
 def _count(conn: Connection, new: Sequence[StoredResult]) -> None:
     if not new:
         return
-    counts = Counter(_rollup_key(r) for r in new)
     derived = {r.org: {d: getattr(r, d) or "" for d in DERIVED} for r in new}
-    params = [dict(zip(ROLLUP_KEYS, key, strict=True)) | derived[key[2]] | {"count": n}
-              for key, n in sorted(counts.items())]
-    stmt = _insert(conn, result_counts)
-    stmt = stmt.on_conflict_do_update(index_elements=list(ROLLUP_KEYS),
-                                      set_={"count": result_counts.c.count + stmt.excluded.count})
-    conn.execute(stmt, params)
+    for table, keys in ROLLUPS:
+        counts = Counter(tuple(_key_value(r, k) for k in keys) for r in new)
+        org_at = keys.index("org")
+        params = [dict(zip(keys, key, strict=True)) | derived[key[org_at]] | {"count": n}
+                  for key, n in sorted(counts.items())]
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                          set_={"count": table.c.count + stmt.excluded.count})
+        conn.execute(stmt, params)
 
 
-def _rollup_key(r: StoredResult) -> tuple[Any, ...]:
-    return tuple(getattr(r, k) if k in ("day", "hour") else getattr(r, k) or ""
-                 for k in ROLLUP_KEYS)
+def _key_value(r: StoredResult, key: str) -> Any:
+    value = getattr(r, key)
+    return value if key in ("day", "hour") else value or ""
 
 
 def count_results(engine: Engine) -> int:
@@ -147,10 +156,11 @@ def count_results(engine: Engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(results)).scalar_one())
 
 
-def rollup_total(engine: Engine) -> int:
+def rollup_totals(engine: Engine) -> tuple[int, ...]:
+    """The results counted in each rollup (hourly, daily): both equal count_results."""
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.sum(result_counts.c.count))).scalar_one()
-    return int(total or 0)
+        return tuple(int(conn.execute(sa.select(sa.func.sum(t.c.count))).scalar_one() or 0)
+                     for t, _keys in ROLLUPS)
 
 
 # --- aggregate --------------------------------------------------------------------------
@@ -159,9 +169,9 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
               source: Source = "rollup") -> list[AggregateRow]:
     """Counts grouped by the query's keys. `source="results"` runs the same question over the
     raw table (the baseline the benchmark compares the rollup with)."""
-    table = result_counts if source == "rollup" else results
+    table = _rollup_for(query) if source == "rollup" else results
     keys = [_column(table, k).label(k) for k in query.group_by]
-    count = sa.func.sum(table.c.count) if source == "rollup" else sa.func.count()
+    count = sa.func.sum(table.c.count) if table is not results else sa.func.count()
     stmt = (sa.select(*keys, count.label("n"), sa.func.count(sa.distinct(table.c.org)))
             .where(*_where(table, query)))
     if keys:
@@ -171,6 +181,11 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
     return [AggregateRow(keys=tuple(v if v != "" else None for v in row[:-2]),
                          count=int(row[-2]), orgs=int(row[-1]))
             for row in rows if row[-2]]
+
+
+def _rollup_for(query: AggregateQuery) -> sa.Table:
+    by_hour = "hour" in query.group_by or any(k == "hour" for k, _ in query.filters)
+    return result_counts if by_hour else result_counts_daily
 
 
 def raw_results(engine: Engine, *, query: AggregateQuery,

@@ -1,12 +1,15 @@
 """Table definitions. A naming convention on the MetaData keeps constraint and index names
 identical on SQLite and PostgreSQL, so migrations can name them.
 
-`results` holds one row per result id. `result_counts` is the rollup the aggregate reads,
-maintained in the same transaction as each insert; its key columns are never NULL (an absent
-value is stored as '') because NULLs would defeat the unique key that the upsert relies on.
+`results` holds one row per result id. `result_counts` (hourly) and `result_counts_daily` are
+the rollups the aggregate reads, maintained in the same transaction as each insert; their key
+columns are never NULL (an absent value is stored as '') because NULLs would defeat the unique
+key that the upsert relies on.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -63,14 +66,23 @@ results = sa.Table(
 
 ROLLUP_KEYS = ("day", "hour", "org", "network", "service", "category", "status", "layer",
                "method", "vendor")
+DAILY_KEYS = tuple(k for k in ROLLUP_KEYS if k != "hour")
 DERIVED = ("council_type", "nation", "region")  # functions of org: carried, not keyed
 
-result_counts = sa.Table(
-    "result_counts", metadata,
-    sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("hour", sa.SmallInteger, primary_key=True),
-    *(sa.Column(name, Code if name == "org" else Label, primary_key=True)
-      for name in ROLLUP_KEYS[2:]),
-    *(sa.Column(name, Label, nullable=False, server_default="") for name in DERIVED),
-    sa.Column("count", sa.BigInteger, nullable=False),
-)
+
+def _rollup(name: str, keys: tuple[str, ...]) -> sa.Table:
+    types: dict[str, sa.types.TypeEngine[Any]] = {"day": sa.Date(), "hour": sa.SmallInteger(),
+                                                  "org": Code}
+    return sa.Table(
+        name, metadata,
+        *(sa.Column(key, types.get(key, Label), primary_key=True) for key in keys),
+        *(sa.Column(name, Label, nullable=False, server_default="") for name in DERIVED),
+        sa.Column("count", sa.BigInteger, nullable=False),
+    )
+
+
+# Hourly counts answer questions by hour of day; daily counts answer the rest and are the
+# smaller table (an agent runs every hour, so a day folds about 24 cycles into one row).
+result_counts = _rollup("result_counts", ROLLUP_KEYS)
+result_counts_daily = _rollup("result_counts_daily", DAILY_KEYS)
+ROLLUPS = ((result_counts, ROLLUP_KEYS), (result_counts_daily, DAILY_KEYS))
