@@ -55,9 +55,10 @@ RUNS: tuple[Run, ...] = (
     Run(id="open", council="open",
         urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN), U(NOWHERE))),
     Run(id="dnsf", council="dnsf",
-        urls=(U(GOV), U(FB), U(YT), U(X), U(X, "http"), U(IG), U(KHUB))),
+        urls=(U(GOV), U(FB), U(YT), U(X), U(X, "http"), U(IG), U(KHUB), U(NOWHERE))),
     Run(id="dnsf-ip", council="dnsf", resolver="gateway", urls=(U(GOV), U(FB), U(YT), U(IG))),
-    Run(id="fw", council="fw", urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB), U(TT))),
+    Run(id="fw", council="fw",
+        urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(KHUB), U(TT), U(DOWN))),
     Run(id="squid", council="squid", proxy="gateway:3128",
         urls=(U(GOV), U(FB), U(YT, "http"), U(YT), U(X), U(KHUB), U(DOWN), U(NOWHERE))),
     Run(id="squid-auth", council="squid", client=1, proxy="gateway:3128",
@@ -99,6 +100,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
     Expect(run="dnsf", url=U(X), status="blocked", layer="dns", method="dns-sinkhole"),
     Expect(run="dnsf", url=U(X, "http"), status="blocked", layer="dns", method="dns-sinkhole"),
     Expect(run="dnsf", url=U(IG), status="blocked", layer="dns", method="dns-refused"),
+    # A filtering resolver's NXDOMAIN for a name that exists nowhere is not a block.
+    Expect(run="dnsf", url=U(NOWHERE), status="unreachable", control="unreachable"),
     # The same, with the resolver named in the config rather than taken from the system.
     *_accessible("dnsf-ip", U(GOV)),
     Expect(run="dnsf-ip", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain"),
@@ -112,6 +115,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
     Expect(run="fw", url=U(IG), status="blocked", layer="tls", method="tls-reset"),
     Expect(run="fw", url=U(TT), status="blocked", layer="tcp", method="tcp-unreachable",
            control="accessible"),
+    # A refused connection behind a firewall that also resets: the control decides.
+    Expect(run="fw", url=U(DOWN), status="unreachable", control="unreachable"),
     # Squid as the explicit proxy.
     *_accessible("squid", U(GOV), U(X), U(KHUB)),
     Expect(run="squid", url=U(FB), status="blocked", layer="http", method="proxy-denied",
