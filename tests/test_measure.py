@@ -109,9 +109,12 @@ def test_reset_during_tls(nameserver: DNSServer, after_bytes: int,
 
 
 def test_http_reset(nameserver: DNSServer) -> None:
-    with ResetServer() as server:
+    """The request arrives, then the connection is reset (a keyword filter's move)."""
+    with ResetServer(after_bytes=1) as server:
         m = measure(f"http://site.test:{server.port}/", env=lab_env(nameserver), limits=FAST)
+    assert m.tcp[0].failure is None
     assert m.http[0].failure in (Failure.CONNECTION_RESET, Failure.EOF)
+    assert server.received.startswith(b"GET")
 
 
 def test_inspection_proxy_trusted_locally(nameserver: DNSServer, cas: CertAuthorities) -> None:
