@@ -93,3 +93,39 @@ def _commands(db: str, capsys: pytest.CaptureFixture[str], *, sqlite: bool) -> N
     capsys.readouterr()
     assert main(["collector", "token", "list", "--db", db]) == 0
     assert "revoked" in capsys.readouterr().out
+
+
+def test_serve_command_runs_migrates_sqlite_and_logs_no_addresses(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    db = f"sqlite:///{tmp_path / 'fresh' / 'c.sqlite3'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "access_probe.cli", "collector", "serve", "--port", str(port),
+         "--db", db, "--k", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, health = time.monotonic() + 20, None
+        while health is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None and health.json() == {"status": "ok", "database": True}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/aggregate").status_code == 401
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert b"127.0.0.1:" not in output.replace(f"127.0.0.1:{port}".encode(), b"")
+    assert b"GET /healthz" not in output  # no access log
+
+
+def test_serve_refuses_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["collector", "serve", "--db", "mysql://x/y"]) == 2
+    assert "db" in capsys.readouterr().err
+    assert main(["collector", "serve", "--db", "sqlite:///x.db", "--control-allow", "nope"]) == 2
+    assert main(["collector", "serve", "--db", "sqlite:///x.db", "--k", "0"]) == 2
