@@ -18,7 +18,7 @@ import ssl
 import sys
 import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -107,6 +107,11 @@ class NetEnv:
     user_agent: str = USER_AGENT
     dns_port: int = 53  # tests run their nameserver on a high port
     lab_networks: tuple[str, ...] = ()  # a test lab's own networks: answers there are real
+    # Loading a CA bundle costs ~15 ms; contexts are built once and shared (read-only).
+    _contexts: dict[str, ssl.SSLContext] = field(default_factory=dict, init=False,
+                                                 compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, compare=False,
+                                  repr=False)
 
     @classmethod
     def from_config(cls, cfg: Config, *, environ: Mapping[str, str] | None = None) -> NetEnv:
@@ -128,13 +133,26 @@ class NetEnv:
         return ProxyChoice(proxy=None)
 
     def public_context(self) -> ssl.SSLContext:
-        """Verifies against the public web roots (tls.public_roots, else certifi)."""
-        cafile = self.public_roots if self.public_roots is not None else Path(certifi.where())
-        return ssl.create_default_context(cafile=str(cafile))
+        """Verifies against the public web roots (tls.public_roots, else certifi). Shared by
+        every caller: wrap sockets with it, never modify it."""
+        return self._context("public", self._make_public)
 
     def local_context(self) -> ssl.SSLContext:
         """Verifies against this machine's own store: what decides whether an inspection
-        proxy's certificate is trusted here."""
+        proxy's certificate is trusted here. Shared, like public_context()."""
+        return self._context("local", self._make_local)
+
+    def _context(self, key: str, make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        with self._lock:
+            if key not in self._contexts:
+                self._contexts[key] = make()
+            return self._contexts[key]
+
+    def _make_public(self) -> ssl.SSLContext:
+        cafile = self.public_roots if self.public_roots is not None else Path(certifi.where())
+        return ssl.create_default_context(cafile=str(cafile))
+
+    def _make_local(self) -> ssl.SSLContext:
         if self.local_cafile is not None:
             return ssl.create_default_context(cafile=str(self.local_cafile))
         if sys.platform in ("win32", "darwin"):

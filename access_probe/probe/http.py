@@ -60,8 +60,10 @@ class PinnedAdapter(HTTPAdapter):
             pool_kwargs["ssl_context"] = self._ssl_context or ssl.create_default_context(
                 cafile=certifi.where())
             pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
+            # server_hostname alone: OpenSSL checks the name during the handshake, and
+            # urllib3 leaves the (shared) context untouched, as it would not with
+            # assert_hostname.
             pool_kwargs["server_hostname"] = hostname
-            pool_kwargs["assert_hostname"] = hostname
         return host_params, pool_kwargs
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
