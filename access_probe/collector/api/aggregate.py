@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from .. import aggregate
 from ..aggregate import AggregateQuery, QueryError
 from ..models_out import AggregateOut, Problem
+from ..state import Collector
 from ..store import repo
 from ..tokens import Principal
 from .deps import PrincipalDep, StateDep
@@ -36,7 +37,7 @@ def parse(request: Request, *, extra: tuple[str, ...] = ()) -> AggregateQuery:
         raise HTTPException(422, str(exc)) from None
 
 
-def visible(state: StateDep, who: Principal,
+def visible(state: Collector, who: Principal,
             query: AggregateQuery) -> tuple[list[aggregate.AggregateRow], int]:
     rows = repo.aggregate(state.engine, query=query)
     return aggregate.suppress(rows, k=state.settings.k, admin=who.admin)

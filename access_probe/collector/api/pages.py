@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from .. import aggregate
 from ..aggregate import AggregateQuery, QueryError
 from ..models_out import HealthOut
+from ..state import Collector
 from ..store import repo
 from .deps import StateDep
 
@@ -49,7 +50,7 @@ def dashboard(request: Request, state: StateDep) -> Response:
         "keys": aggregate.KEYS})
 
 
-def _table(state: StateDep, title: str, keys: tuple[str, ...],
+def _table(state: Collector, title: str, keys: tuple[str, ...],
            base: AggregateQuery) -> dict[str, Any]:
     query = replace(base, group_by=keys)
     rows, suppressed = aggregate.suppress(repo.aggregate(state.engine, query=query),
