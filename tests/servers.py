@@ -541,17 +541,24 @@ class ProxyLog:
 class ProxyServer(_AcceptLoop):
     """An explicit HTTP proxy. `policy(host)` decides per target host; `hosts` is the proxy's
     own name resolution (site.test -> 127.0.0.1); `credentials` ("user:pass") is what AUTH
-    accepts. `log` records every request."""
+    accepts. `log` records every request.
+
+    With `intercept` (a certificate, e.g. `cas.inspection_cert()`), an allowed CONNECT is not
+    piped to the site: the proxy answers the TLS handshake itself, as an inspecting filter
+    does, and serves `intercept_page` (the real content, or an HTTPS block page)."""
 
     def __init__(self, *, policy: Callable[[str], Decision] | None = None,
                  hosts: Mapping[str, str] | None = None,
-                 credentials: str | None = None) -> None:
+                 credentials: str | None = None, intercept: trustme.LeafCert | None = None,
+                 intercept_page: Page | None = None) -> None:
         super().__init__()
         self.policy = policy or (lambda _host: Decision.ALLOW)
         self.hosts = dict(hosts or {})
         self.credentials = credentials
         self.log: list[ProxyLog] = []
         self.url = f"http://{LOOPBACK}:{self.port}"
+        self._intercept = server_context(intercept) if intercept is not None else None
+        self.intercept_page = intercept_page or Page.html("Intercepted")
 
     def handle(self, conn: socket.socket) -> None:
         conn.settimeout(_IO_TIMEOUT)
@@ -572,6 +579,8 @@ class ProxyServer(_AcceptLoop):
         elif decision is Decision.AUTH:
             _reply(conn, 407, "Proxy Authentication Required", SQUID_DENIED,
                    ("Server", "squid/6.10"), ("Proxy-Authenticate", 'Basic realm="council"'))
+        elif method == "CONNECT" and self._intercept is not None:
+            self._inspect(conn, self._intercept)
         elif method == "CONNECT":
             self._tunnel(conn, target)
         else:
@@ -587,6 +596,20 @@ class ProxyServer(_AcceptLoop):
 
     def _resolve(self, host: str) -> str:
         return self.hosts.get(host, host)
+
+    def _inspect(self, conn: socket.socket, context: ssl.SSLContext) -> None:
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        try:
+            tls = context.wrap_socket(conn, server_side=True)
+        except (OSError, ValueError):
+            return  # the client refused our certificate: the probe's business
+        with tls:
+            reader = tls.makefile("rb")
+            if not reader.readline(8192):
+                return
+            http.client.parse_headers(reader)
+            page = self.intercept_page
+            _reply(tls, page.status, "Intercepted", page.body, *page.headers)
 
     def _tunnel(self, conn: socket.socket, target: str) -> None:
         host, _, port = target.rpartition(":")

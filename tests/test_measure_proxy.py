@@ -97,3 +97,34 @@ def test_unreachable_proxy() -> None:
     m = measure("https://site.test/", env=lab_env(proxy="http://127.0.0.1:9"), limits=FAST)
     assert [(t.via_proxy, t.failure) for t in m.tcp] == [(True, Failure.CONNECTION_REFUSED)]
     assert m.proxy_connect is None and m.http == ()
+
+
+def test_inspecting_proxy_trusted_locally(cas: CertAuthorities) -> None:
+    with ProxyServer(intercept=cas.inspection_cert(),
+                     intercept_page=Page.html("Real site")) as proxy:
+        env = lab_env(cas=cas, proxy=proxy.url, local_trusts_inspection=True)
+        m = measure("https://site.test/", env=env, limits=FAST)
+    assert m.proxy_connect is not None and m.proxy_connect.status == 200
+    tls = m.tls[0]
+    assert (tls.trusted_by, tls.failure, tls.failure_public) == (
+        Trust.LOCAL, None, Failure.SSL_UNKNOWN_AUTHORITY)
+    assert tls.issuer == "Council Inspection CA"
+    assert m.http[-1].status == 200 and m.http[-1].title == "Real site"
+
+
+def test_https_block_page_after_inspection(cas: CertAuthorities) -> None:
+    page = Page.html("Access Denied - Web Filter", status=403,
+                     headers=(("X-Filter-Category", "Social Networking"),))
+    with ProxyServer(intercept=cas.inspection_cert(), intercept_page=page) as proxy:
+        env = lab_env(cas=cas, proxy=proxy.url, local_trusts_inspection=True)
+        m = measure("https://site.test/", env=env, limits=FAST)
+    assert m.tls[0].trusted_by is Trust.LOCAL
+    assert m.http[-1].status == 403
+    assert m.http[-1].headers["x-filter-category"] == "Social Networking"
+
+
+def test_inspecting_proxy_not_trusted_here(cas: CertAuthorities) -> None:
+    with ProxyServer(intercept=cas.inspection_cert()) as proxy:
+        m = measure("https://site.test/", env=lab_env(cas=cas, proxy=proxy.url), limits=FAST)
+    assert m.tls[0].failure is Failure.SSL_UNKNOWN_AUTHORITY
+    assert m.tls[0].issuer == "Council Inspection CA" and m.http == ()
