@@ -12,6 +12,7 @@ per URL, and the ratio slow/open. Also the lab's own build and teardown times.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
@@ -68,6 +69,7 @@ def main() -> int:
     finally:
         t1 = time.monotonic()
         lab.close()
+        shutil.rmtree(lab.workdir, ignore_errors=True)
         left = lab.leftovers() or "nothing"
         print(f"teardown {time.monotonic() - t1:.1f} s; left behind: {left}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_close_removes_namespaces_and_every_process() -> None:
         assert run_pids(a)
     finally:
         lab.close()
+        shutil.rmtree(workdir)
     assert lab.leftovers() == []
     assert not (NETNS_ETC / a).exists()
     assert subprocess.run(["pgrep", "-f", "setsid sleep 300"], capture_output=True,
@@ -48,4 +50,5 @@ def test_a_daemon_that_dies_fails_loudly_with_its_log() -> None:
             lab.wait_listening(a, "broken", "127.0.0.1", 9, timeout=5)
     finally:
         lab.close()
+        shutil.rmtree(workdir)
     assert lab.leftovers() == []
