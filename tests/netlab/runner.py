@@ -27,6 +27,7 @@ class Outcome:
     stdout: str
     stderr: str
     doc: dict[str, Any] | None
+    workdir: Path
 
     def result(self, url: str) -> dict[str, Any] | None:
         for result in (self.doc or {}).get("results", []):
@@ -35,7 +36,8 @@ class Outcome:
         return None
 
     def describe(self) -> str:
-        return (f"run {self.run.id}: exit {self.returncode}\nstderr: {self.stderr[-3000:]}\n"
+        return (f"run {self.run.id}: exit {self.returncode} (configs and daemon logs: "
+                f"{self.workdir}, kept with NETLAB_KEEP=1)\nstderr: {self.stderr[-3000:]}\n"
                 f"stdout: {self.stdout[:6000]}")
 
 
@@ -99,7 +101,7 @@ def finish(w: World, run: Run, proc: subprocess.Popen[str]) -> Outcome:
         doc = None
     addr = w.councils[run.council].client_addr(run.client)
     return Outcome(run=run, client_addr=addr, returncode=proc.returncode, stdout=stdout,
-                   stderr=stderr, doc=doc)
+                   stderr=stderr, doc=doc, workdir=w.lab.workdir)
 
 
 def run_all(w: World, runs: tuple[Run, ...], token: str) -> dict[str, Outcome]:

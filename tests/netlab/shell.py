@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     finally:
         lab.close()
         left = lab.leftovers()
-        print("left behind:", left or "nothing")
+        print("left behind:", left or "nothing", f"(configs and logs stay in {lab.workdir})")
     return 0
 
 
