@@ -39,7 +39,9 @@ from access_probe.schema import utc_now
 
 __all__ = ["Guard", "Limits", "measure", "timings_ms"]
 
-Guard = Callable[[str], str | None]  # address -> reason to refuse, or None to allow
+# address -> reason to refuse, or None to allow. Asked with the IP address for direct
+# connections, and with the proxy's host as configured for connections to a proxy.
+Guard = Callable[[str], str | None]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -130,13 +132,18 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
     return Measurement(
         url=url, hostname=origin.host, port=origin.port, scheme=origin.scheme,
         started_at=started, route=Route.PROXY if choice.proxy else Route.DIRECT,
-        proxy=choice.proxy, dns=tuple(rec.dns), tcp=tuple(rec.tcp),
+        proxy=_without_credentials(choice.proxy), dns=tuple(rec.dns), tcp=tuple(rec.tcp),
         proxy_connect=rec.proxy_connect, tls=tuple(rec.tls), http=tuple(rec.http),
         duration=clock.now(), refused=rec.refused, pac=choice.pac)
 
 
 def timings_ms(m: Measurement) -> dict[str, float]:
-    """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent."""
+    """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent.
+
+    Each phase sums its steps over all hops. `http` covers the request from its own
+    connection set-up to the end of the (capped) body, since requests opens a fresh
+    connection on the path the earlier steps proved; a proxy CONNECT counts as `tcp`.
+    """
     out: dict[str, float] = {}
     for name, steps in (("dns", m.dns), ("tcp", m.tcp), ("tls", m.tls), ("http", m.http)):
         if steps:
@@ -146,6 +153,16 @@ def timings_ms(m: Measurement) -> dict[str, float]:
         out["tcp"] = round(out.get("tcp", 0.0) + proxy_ms, 1)
     out["total"] = round(m.duration * 1000, 1)
     return out
+
+
+def _without_credentials(proxy_url: str | None) -> str | None:
+    """The proxy URL as recorded: a user name and password never leave the route itself."""
+    if proxy_url is None:
+        return None
+    parts = urlsplit(proxy_url)
+    if parts.username is None and parts.password is None:
+        return proxy_url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
 
 
 def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:

@@ -11,6 +11,8 @@ import pytest
 from access_probe.measure import Limits, measure, timings_ms
 from access_probe.model import Engine, Failure, Route, Trust
 from access_probe.netenv import NetEnv
+from access_probe.probe import dns
+from access_probe.probe.base import ProbeContext
 from tests.servers import (
     NO_REPLY,
     NXDOMAIN,
@@ -209,3 +211,17 @@ def test_whole_measurement_is_bounded() -> None:
         m = measure(f"https://site.test:{first.port}/", env=lab_env(server), limits=limits)
     assert [t.failure for t in m.tcp] == [Failure.GENERIC_TIMEOUT] * 2
     assert m.duration < limits.budget + 0.3
+
+
+@pytest.mark.parametrize("host", ["exa mple.test", "a" * 70 + ".test", "xn--zz.test"])
+def test_odd_names_are_failures_not_exceptions(host: str) -> None:
+    with DNSServer() as server:
+        m = measure(f"https://{host}/", env=lab_env(server), limits=FAST)
+    assert [d.failure is not None for d in m.dns] == [True]
+    assert m.tcp == ()
+
+
+def test_system_resolver_rejects_unencodable_name_locally() -> None:
+    # Python's IDNA codec refuses a 70-character label before any query is sent.
+    obs = dns.resolve_system("a" * 70 + ".test", ProbeContext(timeout=0.5))
+    assert obs.failure is not None and obs.t - obs.t0 < 0.4

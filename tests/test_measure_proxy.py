@@ -61,6 +61,7 @@ def test_proxy_credentials_in_url_are_used(site: WebServer, cas: CertAuthorities
         m = measure(site.url("/"), env=lab_env(cas=cas, proxy=url), limits=FAST)
     assert m.proxy_connect is not None and m.proxy_connect.status == 200
     assert m.http[-1].status == 200
+    assert m.proxy == f"http://127.0.0.1:{proxy.port}"  # the password is not recorded
 
 
 def test_plain_http_block_page_from_proxy() -> None:

@@ -42,7 +42,7 @@ def resolve_system(hostname: str, ctx: ProbeContext) -> DNSObservation:
         try:
             infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
             outcome.append(_unique(str(info[4][0]) for info in infos))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
             outcome.append(exc)
 
     # A daemon thread, because a stuck libc resolver cannot be cancelled; it ends on its own.

@@ -17,7 +17,7 @@ def connect(address: str, port: int, ctx: ProbeContext, *,
     t0 = ctx.clock.now()
     try:
         sock = socket.create_connection((address, port), timeout=ctx.step_timeout())
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a proxy name IDNA cannot encode
         obs = TCPObservation(address=address, port=port, t0=t0, t=ctx.clock.now(),
                              failure=classify(exc, Operation.CONNECT), via_proxy=via_proxy)
         return obs, None

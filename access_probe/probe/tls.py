@@ -101,7 +101,7 @@ def _peek(reconnect: Reconnect | None, sni: str, ctx: ProbeContext) -> CertInfo 
     sock = reconnect()
     if sock is None:
         return None
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA bundle: nothing is verified
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # only to read the certificate; nothing is sent
     tls, _failure = _attempt(sock, sni, context, ctx)
