@@ -227,7 +227,7 @@ class AgentSnapshot:
     @property
     def status_line(self) -> str:
         if self.running:
-            return "Checking now…"
+            return "Checking now..."
         if self.last is None:
             return "Not checked yet"
         counts = self.counts()
