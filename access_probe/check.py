@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import __version__
-from .catalogue import Catalogue, Role
+from .catalogue import Catalogue, Category, Role
 from .config import Config
 from .errors import UsageError
 from .model import Control, HTTPObservation, Measurement, ProxyObservation
@@ -62,22 +62,25 @@ def normalise_url(text: str) -> str:
 
 
 def plan_targets(catalogue: Catalogue, urls: Sequence[str] | None) -> list[Target]:
-    """The endpoints to measure: the given URLs, or the whole catalogue; plus the baselines."""
-    targets: list[Target] = []
-    if urls:
-        for url in dict.fromkeys(normalise_url(u) for u in urls):
-            host = urlsplit(url).hostname or ""
-            service = catalogue.service_for_host(host)
-            targets.append(Target(id=host, url=url, service=service.id if service else None,
-                                  category=service.category if service else None,
-                                  known=service is not None))
-    else:
-        for service, endpoint in catalogue.endpoints():
-            targets.append(Target(id=endpoint.id, url=endpoint.url, service=service.id,
-                                  category=service.category, known=True))
+    """The endpoints to measure: the given URLs, or the whole catalogue; plus the baselines,
+    taken from the packaged catalogue when the one in use has none (a bare list of URLs)."""
+    from .catalogue import packaged_catalogue
+
+    chosen = Catalogue.from_urls([normalise_url(u) for u in urls], known=catalogue) if urls \
+        else catalogue
+    # "Known" sites are the catalogue's services; a host nobody described lands in "other".
+    targets = [
+        Target(id=endpoint.id, url=endpoint.url, service=service.id, category=service.category,
+               known=service.category != Category.OTHER)
+        for service, endpoint in chosen.endpoints()
+    ]
+    baselines = [(s, e) for s, e in catalogue.endpoints() if e.role is Role.BASELINE]
+    if not baselines:
+        baselines = [(s, e) for s, e in packaged_catalogue().endpoints()
+                     if e.role is Role.BASELINE]
     seen = {t.url for t in targets}
-    for service, endpoint in catalogue.endpoints():
-        if endpoint.role is Role.BASELINE and endpoint.url not in seen:
+    for service, endpoint in baselines:
+        if endpoint.url not in seen:
             targets.append(Target(id=endpoint.id, url=endpoint.url, service=service.id,
                                   category=service.category, known=True, reported=False))
     return targets

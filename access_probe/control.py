@@ -26,8 +26,9 @@ def control_status(m: Measurement) -> str:
     last = m.http[-1] if m.http else None
     if last is not None and last.failure is None and last.status is not None:
         return "accessible" if last.status < 500 else "unreachable"
-    failures = [o.failure for o in (*m.dns[:1], *m.tcp, *m.tls, *m.http) if o.failure]
-    return "unreachable" if failures else "inconclusive"
+    failed = (any(d.failure for d in m.dns[:1]) or any(t.failure for t in m.tcp)
+              or any(t.failure for t in m.tls) or any(h.failure for h in m.http))
+    return "unreachable" if failed else "inconclusive"
 
 
 def summarise(m: Measurement) -> dict[str, Any]:

@@ -259,7 +259,8 @@ def _status_verdict(last: HTTPObservation, pages: Pages, ctl: Control | None, kn
     status = last.status or 0
     facts = pages.hops[-1] if pages.hops else PageFacts()
     if _kind(facts) == PageKind.BENIGN:
-        return _verdict(Status.ACCESSIBLE, ev, "The site answered (with a challenge page).")
+        return _verdict(Status.ACCESSIBLE, ev,
+                        "The site answered; its page is known not to be a filter's.")
     chttp = ctl.http if ctl is not None else None
     ctl_status = chttp.status if chttp is not None else None
     ctl_fine = ctl_status is not None and ctl_status < 400
@@ -371,8 +372,11 @@ def _kind(facts: PageFacts) -> str | None:
 
 
 def _vendor(facts: PageFacts) -> tuple[str | None, str | None]:
+    """The product named by the best match that names one, and a category only from that
+    same product's matches (a low-confidence match of another vendor must not lend one)."""
     vendor = next((m.vendor for m in facts.matches if m.vendor), None)
-    category = next((m.category for m in facts.matches if m.category), None)
+    category = next((m.category for m in facts.matches
+                     if m.category and m.vendor in (vendor, None)), None)
     return vendor, category
 
 
