@@ -178,3 +178,22 @@ def test_identifying_text_is_dropped(text: str) -> None:
 ])
 def test_clean_url(url: str, expected: str) -> None:
     assert clean_url(url) == expected
+
+
+def test_real_check_path_keeps_identity_local(block_server: str, tmp_path: Path,
+                                              collector: StubCollector) -> None:
+    """The same page through check.run_check (engine, block-page matcher, verdict)."""
+    from access_probe.catalogue import Catalogue
+    from access_probe.check import run_check
+
+    doc = run_check([block_server], config=Config(proxy="none"),
+                    catalogue=Catalogue(services=()))
+    assert [r.status for r in doc.results] == [Status.BLOCKED]
+    with Spool(tmp_path / "spool.sqlite3") as spool:
+        spool.enqueue(anonymise(doc))
+        stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+        assert flush(spool, Submitter(collector.url, TOKEN)).delivered == 1
+    sent = b"".join(collector.bodies).lower()
+    for word in forbidden():
+        assert not word.search(stored.lower()), word
+        assert not word.search(sent), word
