@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from .addresses import is_bogon
 from .model import Control, Failure, HTTPObservation, Measurement, Route, Trust
 from .schema import Blocking, Evidence, Interception, Layer, Method, Status
 
@@ -156,8 +155,8 @@ def _dns_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
     precise = [d.failure for d in m.dns if d.failure is not None and d.rcode is not None]
     failure = (precise[0] if used.failure and precise else used.failure) or Failure.DNS_BOGON
     if failure is Failure.DNS_BOGON or _sinkholed(m, ctl):
-        if ctl is not None and ctl.dns_addresses and all(is_bogon(a) for a in ctl.dns_addresses):
-            return None  # the site really publishes such an address
+        if ctl is not None and used.addresses and set(used.addresses) <= set(ctl.dns_addresses):
+            return None  # the same answer from outside: the site really publishes it
         if ctl is not None or known or _null_route(used.addresses):
             vendor, category = _vendor(_first_pages(pages))
             return _blocked(ev, Layer.DNS, Method.DNS_SINKHOLE, vendor, category,
@@ -258,7 +257,8 @@ def _status_verdict(last: HTTPObservation, pages: Pages, ctl: Control | None, kn
     how it compares with what the control fetched."""
     status = last.status or 0
     facts = pages.hops[-1] if pages.hops else PageFacts()
-    if _kind(facts) == PageKind.BENIGN:
+    if _kind(facts) == PageKind.BENIGN and facts.matches[0].vendor:
+        # A named CDN or protection service (Cloudflare, Akamai...) answered for the site.
         return _verdict(Status.ACCESSIBLE, ev,
                         "The site answered; its page is known not to be a filter's.")
     chttp = ctl.http if ctl is not None else None
@@ -339,10 +339,12 @@ def _sinkholed(m: Measurement, ctl: Control | None) -> bool:
     """The answer points somewhere the control never sees and the TLS there is not the site's:
     a DNS filter steering the name at its own block-page server."""
     used = m.dns[0] if m.dns else None
-    if used is None or used.failure is not None or not used.addresses:
+    if used is None or not used.addresses:
         return False
-    if all(is_bogon(a) for a in used.addresses):
+    if used.failure is Failure.DNS_BOGON:  # the DNS probe's call (it knows a lab's networks)
         return True
+    if used.failure is not None:
+        return False
     if ctl is None or not ctl.dns_addresses or set(used.addresses) & set(ctl.dns_addresses):
         return False
     tls_bad = bool(m.tls) and all(t.failure in CERT_FAILURES for t in m.tls)

@@ -151,6 +151,15 @@ def test_bogon_answer_is_sinkhole(address: str) -> None:
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_SINKHOLE)
 
 
+def test_private_answer_the_control_sees_too_is_not_a_sinkhole() -> None:
+    m = meas(dns_obs=[DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x",
+                                     t0=0, t=0.01, failure=Failure.DNS_BOGON,
+                                     addresses=("10.1.2.3",))])
+    same = Control(url=m.url, status="unreachable", dns_addresses=("10.1.2.3",),
+                   tcp_failure="generic_timeout_error")
+    assert verdict(m, same).status is not Status.BLOCKED
+
+
 def test_private_answer_for_unknown_site_without_control_is_inconclusive() -> None:
     m = meas(dns_obs=[DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x",
                                      t0=0, t=0.01, failure=Failure.DNS_BOGON,
@@ -282,8 +291,11 @@ def test_block_page_at_a_redirect_target() -> None:
 
 def test_benign_challenge_page_is_not_a_block() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=403, title="Just a moment...")])
-    v = verdict(m, CTL_OK, Pages(hops=(page("benign", vendor=None),)))
+    v = verdict(m, CTL_OK, Pages(hops=(page("benign", vendor="cloudflare"),)))
     expect(v, Status.ACCESSIBLE)
+    # a generic "not a block page" signature does not hide a status the control disagrees with
+    v = verdict(m, CTL_OK, Pages(hops=(page("benign", vendor=None),)))
+    expect(v, Status.BLOCKED, Layer.HTTP, Method.HTTP_STATUS)
 
 
 def test_proxy_refuses_connect() -> None:
