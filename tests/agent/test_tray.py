@@ -140,3 +140,37 @@ def test_tray_icon_appears_and_sigterm_exits(tmp_path: Path, xserver: str, site:
     assert "Traceback" not in stderr, stderr
     assert "access-probe: All services reachable" not in _windows(xserver)
     assert (tmp_path / "data" / "history").is_dir()
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(60)
+def test_check_a_link_dialog_returns_what_was_typed(xserver: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is not installed")
+    from access_probe.tray import ask_link
+
+    monkeypatch.setenv("DISPLAY", xserver)
+    answer: list[str | None] = []
+    asker = threading.Thread(target=lambda: answer.append(ask_link(timeout=30)))
+    asker.start()
+    env = {**os.environ, "DISPLAY": xserver}
+
+    def xdotool(*args: str) -> str:
+        return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True,
+                              timeout=10).stdout
+
+    try:
+        window = ""
+        for _ in range(100):  # bounded: 10 s for Tk to open the dialog
+            window = xdotool("search", "--name", "Check a link").split("\n")[0]
+            if window:
+                break
+            time.sleep(0.1)
+        assert window, "the dialog never appeared"
+        xdotool("windowfocus", "--sync", window)
+        xdotool("type", "--delay", "5", "https://khub.net/group/x")
+        xdotool("key", "Return")
+    finally:
+        asker.join(40)
+    assert answer == ["https://khub.net/group/x"]
