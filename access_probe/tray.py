@@ -310,7 +310,16 @@ def main(config: Config) -> int:
     app is nobody's choice)."""
     from .agent import build_agent, data_dir
     from .agent_commands import catalogue_names
+    from .errors import UsageError
 
+    try:
+        import pystray  # noqa: F401 - fail early, with advice, before the agent starts
+    except ImportError as exc:
+        raise UsageError("the tray needs the 'tray' extra: pip install 'access-probe[tray]'"
+                         ) from exc
+    except Exception as exc:  # pystray's X backend raises on import without a display
+        raise UsageError(f"cannot show a tray icon here ({type(exc).__name__}: {exc});"
+                         " use `access-probe run`") from exc
     agent = build_agent(config)
     try:
         TrayApp(agent, reports_dir=data_dir(config) / "reports",

@@ -71,3 +71,13 @@ def test_spool_status_and_flush(tmp_path: Path, collector: StubCollector) -> Non
     assert proc.returncode == 0 and "delivered 2" in proc.stdout
     proc = cli(tmp_path, "spool", "status", "--json", "--config", str(config))
     assert json.loads(proc.stdout)["pending"] == 0 and json.loads(proc.stdout)["oldest"] is None
+
+
+def test_tray_without_a_display_is_a_usage_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run([sys.executable, "-m", "access_probe.cli", "tray"],
+                          env={**env, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+                               "PYSTRAY_BACKEND": "xorg"},
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and "access-probe run" in proc.stderr
+    assert "Traceback" not in proc.stderr
