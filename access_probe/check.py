@@ -10,7 +10,6 @@ are always measured: with the control service, they tell "offline" from "blocked
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ipaddress
 import logging
 import math
 import time
@@ -173,7 +172,10 @@ def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control
 
 
 def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -> bool:
-    """Is there any sign that this machine reaches a network beyond itself?"""
+    """Does this machine reach any network beyond itself? The control service answering, or
+    any site or proxy answering (a connection, a CONNECT reply, an HTTP response) says yes.
+    A resolver that answers every name with NXDOMAIN does not: a machine whose baselines
+    (www.gov.uk, the OS connectivity checks) all fail that way is offline, not censored."""
     if any(c.error is None for c in controls.values()):
         return True
     for m in measurements:
@@ -183,17 +185,7 @@ def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -
             return True
         if m.proxy_connect is not None and m.proxy_connect.status is not None:
             return True
-        for d in m.dns:
-            if d.rcode is not None and not _loopback(d.resolver):
-                return True  # a nameserver beyond this machine answered
     return False
-
-
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def _judge(m: Measurement | None, control: Control | None, target: Target,

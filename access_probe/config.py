@@ -76,7 +76,7 @@ class ProbeConfig:
     """Extension: per-step bounds of the engine."""
 
     timeout_seconds: float = 8.0  # each step (DNS, TCP, TLS, HTTP) gets at most this
-    concurrency: int = 16  # endpoints probed at once
+    concurrency: int = 64  # endpoints probed at once: a whole catalogue in about one wave
     max_body_bytes: int = 262144
     max_redirects: int = 8
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from access_probe.addresses import in_networks, is_bogon, parse_address
 from access_probe.model import (
     DNSObservation,
+    Engine,
     Failure,
     HTTPObservation,
     Measurement,
@@ -44,6 +46,7 @@ __all__ = ["Guard", "Limits", "measure", "timings_ms"]
 Guard = Callable[[str], str | None]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DNS_SLACK = 0.5  # seconds: the direct query's own timeouts end it; this only guards a hang
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,19 +143,30 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
 def timings_ms(m: Measurement) -> dict[str, float]:
     """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent.
 
-    Each phase sums its steps over all hops. `http` covers the request from its own
+    Each phase is the time covered by its steps over all hops (overlapping steps, such as
+    the system and direct DNS lookups that run side by side, count once). `http` covers the request from its own
     connection set-up to the end of the (capped) body, since requests opens a fresh
     connection on the path the earlier steps proved; a proxy CONNECT counts as `tcp`.
     """
     out: dict[str, float] = {}
     for name, steps in (("dns", m.dns), ("tcp", m.tcp), ("tls", m.tls), ("http", m.http)):
         if steps:
-            out[name] = round(sum(s.t - s.t0 for s in steps) * 1000, 1)
+            out[name] = round(_covered([(s.t0, s.t) for s in steps]) * 1000, 1)
     if m.proxy_connect is not None:
         proxy_ms = (m.proxy_connect.t - m.proxy_connect.t0) * 1000
         out["tcp"] = round(out.get("tcp", 0.0) + proxy_ms, 1)
     out["total"] = round(m.duration * 1000, 1)
     return out
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Length of the union of time spans."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
 
 
 def _without_credentials(proxy_url: str | None) -> str | None:
@@ -216,9 +230,24 @@ def _resolve(rec: _Recorder, host: str) -> list[str]:
     if parse_address(host) is not None:
         return [host]
     env, ctx = rec.env, rec.ctx
+    # Both lookups run side by side: DNS costs one step timeout, not two, when it stalls.
+    direct_box: list[DNSObservation] = []
+    worker = None
+    if env.nameservers:
+        nameserver = env.nameservers[0]
+        worker = threading.Thread(
+            target=lambda: direct_box.append(
+                dns.query_udp(host, nameserver, ctx, port=env.dns_port)),
+            name="dns-direct", daemon=True)
+        worker.start()
     system = dns.resolve_system(host, ctx) if env.resolver == "system" else None
-    direct = (dns.query_udp(host, env.nameservers[0], ctx, port=env.dns_port)
-              if env.nameservers else None)
+    direct = None
+    if worker is not None:
+        t0 = ctx.clock.now()
+        worker.join(ctx.step_timeout() + _DNS_SLACK)
+        direct = direct_box[0] if direct_box else DNSObservation(
+            engine=Engine.UDP, resolver=env.nameservers[0], hostname=host, t0=t0,
+            t=ctx.clock.now(), failure=Failure.DNS_TIMEOUT)
     found: list[str] = []
     for obs in (system, direct):
         if obs is None:

@@ -64,10 +64,14 @@ def query_udp(hostname: str, nameserver: str, ctx: ProbeContext, *,
               port: int = 53) -> DNSObservation:
     """Ask `nameserver` for A and AAAA over UDP (TCP when truncated); rcode kept as data."""
     t0 = ctx.clock.now()
+    budget_end = t0 + ctx.step_timeout()  # A and AAAA share one step's time
     answers: list[dns.message.Message] = []
     try:
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-            answers.append(_ask(hostname, rdtype, nameserver, port, ctx))
+            remaining = budget_end - ctx.clock.now()
+            if answers and remaining <= 0:
+                break
+            answers.append(_ask(hostname, rdtype, nameserver, port, max(remaining, 0.05)))
             if answers[0].rcode() != dns.rcode.NOERROR:
                 break  # the name's fate is decided; AAAA would only repeat it
     except (OSError, dns.exception.DNSException, ValueError) as exc:
@@ -92,10 +96,10 @@ def with_bogon_check(obs: DNSObservation, allowed: Iterable[str] = ()) -> DNSObs
 
 
 def _ask(hostname: str, rdtype: dns.rdatatype.RdataType, nameserver: str, port: int,
-         ctx: ProbeContext) -> dns.message.Message:
+         timeout: float) -> dns.message.Message:
     query = dns.message.make_query(hostname, rdtype, use_edns=0)
     response, _used_tcp = dns.query.udp_with_fallback(
-        query, nameserver, timeout=ctx.step_timeout(), port=port)
+        query, nameserver, timeout=timeout, port=port)
     return response
 
 
