@@ -24,7 +24,7 @@ from .config import Config
 from .errors import UsageError
 from .model import Control, HTTPObservation, Measurement, ProxyObservation
 from .schema import CheckDocument, Context, Result, Status, utc_now
-from .verdict import PageFacts, PageMatch, Pages, Verdict, decide
+from .verdict import PageFacts, Pages, Verdict, decide
 
 if TYPE_CHECKING:
     from .measure import Limits
@@ -208,10 +208,7 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
 
     if obs.status is None:
         return PageFacts()
-    matches = tuple(
-        PageMatch(id=x.id, vendor=x.vendor, kind=str(x.kind), category=x.category)
-        for x in blockpages.match_page(obs)
-    )
+    matches = blockpages.match_page(obs)
     suspicious = not matches and blockpages.looks_like_block_page(obs)
     return PageFacts(matches=matches, suspicious=suspicious)
 

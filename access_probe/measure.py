@@ -144,9 +144,10 @@ def timings_ms(m: Measurement) -> dict[str, float]:
     """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent.
 
     Each phase is the time covered by its steps over all hops (overlapping steps, such as
-    the system and direct DNS lookups that run side by side, count once). `http` covers the request from its own
-    connection set-up to the end of the (capped) body, since requests opens a fresh
-    connection on the path the earlier steps proved; a proxy CONNECT counts as `tcp`.
+    the system and direct DNS lookups that run side by side, count once). `http` covers the
+    request from its own connection set-up to the end of the (capped) body, since requests
+    opens a fresh connection on the path the earlier steps proved; a proxy CONNECT counts as
+    `tcp`.
     """
     out: dict[str, float] = {}
     for name, steps in (("dns", m.dns), ("tcp", m.tcp), ("tls", m.tls), ("http", m.http)):

@@ -17,37 +17,17 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from .blockpages import Match, PageKind
 from .model import Control, Failure, HTTPObservation, Measurement, Route, Trust
 from .schema import Blocking, Evidence, Interception, Layer, Method, Status
-
-
-class PageKind(StrEnum):
-    """Mirrors blockpages.PageKind: what a matched page is."""
-
-    BLOCK = "block"
-    WARN = "warn"
-    AUTH = "auth"
-    CAPTIVE = "captive"
-    BENIGN = "benign"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PageMatch:
-    """One fingerprint that matched a response (a structural copy of blockpages.Match)."""
-
-    id: str
-    vendor: str | None
-    kind: str
-    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PageFacts:
     """What the matcher said about one response."""
 
-    matches: tuple[PageMatch, ...] = ()
+    matches: tuple[Match, ...] = ()  # best first, as blockpages.match_page orders them
     suspicious: bool = False  # matched nothing, but reads like a block page
 
 
@@ -369,7 +349,7 @@ def _first_pages(pages: Pages) -> PageFacts:
     return pages.hops[0] if pages.hops else PageFacts()
 
 
-def _kind(facts: PageFacts) -> str | None:
+def _kind(facts: PageFacts) -> PageKind | None:
     return facts.matches[0].kind if facts.matches else None
 
 

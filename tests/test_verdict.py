@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from access_probe.blockpages import Confidence, Match, PageKind
 from access_probe.model import (
     Control,
     ControlHTTP,
@@ -24,7 +25,7 @@ from access_probe.model import (
     Trust,
 )
 from access_probe.schema import Layer, Method, Status
-from access_probe.verdict import PageFacts, PageMatch, Pages, decide
+from access_probe.verdict import PageFacts, Pages, decide
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PUBLIC = "198.51.100.10"
@@ -75,8 +76,8 @@ CTL_NX = Control(url="https://www.example.com/", status="unreachable",
 
 
 def page(kind: str, vendor: str | None = "squid", category: str | None = None) -> PageFacts:
-    return PageFacts(matches=(PageMatch(id=f"{vendor}-{kind}", vendor=vendor, kind=kind,
-                                        category=category),))
+    return PageFacts(matches=(Match(id=f"{vendor}-{kind}", vendor=vendor, kind=PageKind(kind),
+                                    category=category, confidence=Confidence.HIGH),))
 
 
 def verdict(m: Measurement, control: Control | None = None, pages: Pages | None = None,
