@@ -38,7 +38,7 @@ _EVIDENCE_FAILURE_KEYS = ("dns", "tcp", "tls", "http")
 def _local_identities() -> re.Pattern[str] | None:
     """Names that identify this machine or its user, as whole words; none may leave."""
     names: set[str] = set()
-    for getter in (getpass.getuser, socket.gethostname, socket.getfqdn):
+    for getter in (getpass.getuser, socket.gethostname):  # getfqdn would ask DNS
         try:
             value = getter()
         except (OSError, KeyError):  # getuser raises KeyError/OSError without a passwd entry

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from access_probe.anonymise import anonymise, clean_text, clean_url
+from access_probe.blockpages import Confidence, Match, PageKind
 from access_probe.config import Config
 from access_probe.measure import Limits, measure, timings_ms
 from access_probe.netenv import NetEnv
@@ -34,7 +35,7 @@ from access_probe.schema import (
 )
 from access_probe.spool import Spool
 from access_probe.submit import Submitter, flush
-from access_probe.verdict import PageFacts, PageMatch, Pages, decide
+from access_probe.verdict import PageFacts, Pages, decide
 
 from .docs import document
 from .stub_collector import TOKEN, StubCollector
@@ -87,8 +88,8 @@ def judged_document(url: str) -> CheckDocument:
     hop = m.http[-1]
     assert USER.encode() in hop.body and b"127.0.0.1" in hop.body  # the page really says so
     category = _category_from(hop.body)
-    facts = PageFacts(matches=(PageMatch(id="test-filter-block", vendor="squid", kind="block",
-                                         category=category),))
+    facts = PageFacts(matches=(Match(id="test-filter-block", vendor="squid", kind=PageKind.BLOCK,
+                                     category=category, confidence=Confidence.HIGH),))
     verdict = decide(m, control=None, pages=Pages(hops=(facts,)), known_site=True)
     assert verdict.status is Status.BLOCKED
     blocking = verdict.blocking
@@ -183,11 +184,15 @@ def test_clean_url(url: str, expected: str) -> None:
 def test_real_check_path_keeps_identity_local(block_server: str, tmp_path: Path,
                                               collector: StubCollector) -> None:
     """The same page through check.run_check (engine, block-page matcher, verdict)."""
-    from access_probe.catalogue import Catalogue
+    from access_probe.catalogue import Catalogue, Endpoint, Role, Service
     from access_probe.check import run_check
 
+    base = block_server.split("@", 1)[1].split("/", 1)[0]
+    # A loopback baseline, so the packaged (Internet) baselines are never measured.
+    lab = Service(id="lab", name="Lab", category="baseline", endpoints=(
+        Endpoint(id="lab", url=f"http://{base}/baseline", role=Role.BASELINE),))
     doc = run_check([block_server], config=Config(proxy="none"),
-                    catalogue=Catalogue(services=()))
+                    catalogue=Catalogue(services=(lab,)))
     assert [r.status for r in doc.results] == [Status.BLOCKED]
     with Spool(tmp_path / "spool.sqlite3") as spool:
         spool.enqueue(anonymise(doc))

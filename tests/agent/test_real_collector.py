@@ -129,7 +129,10 @@ def write_config(tmp_path: Path, site: str, collector: RealCollector) -> Path:
         f"  - id: alpha\n    name: Alpha\n    category: social\n    endpoints:\n"
         f"      - {site}/\n"
         f"  - id: beta\n    name: Beta\n    category: video\n    endpoints:\n"
-        f"      - {site}/blocked?user=jsmith\n")
+        f"      - {site}/blocked?user=jsmith\n"
+        # a loopback baseline, so the packaged (Internet) baselines are never measured
+        f"  - id: lab\n    name: Lab\n    category: baseline\n    endpoints:\n"
+        f"      - {site}/baseline\n")
     config = tmp_path / "config.yaml"
     config.write_text(
         f"targets: {tmp_path / 'targets.yaml'}\nproxy: none\norg: {ORG}\nnetwork: test-lan\n"
@@ -155,12 +158,12 @@ def test_run_once_end_to_end(tmp_path: Path, site: str, real_collector: RealColl
     for _ in range(2):
         proc = run_cli(tmp_path, "run", "--once", "--config", str(config))
         assert proc.returncode == 0, proc.stderr
-        assert "delivered 2" in proc.stdout and "pending 0" in proc.stdout
+        assert "delivered 3" in proc.stdout and "pending 0" in proc.stdout
     rows = real_collector.raw()
     ids = history_ids(tmp_path / "data")
-    assert len(ids) == 4 and {r["id"] for r in rows} == ids  # every result, once
+    assert len(ids) == 6 and {r["id"] for r in rows} == ids  # every result, once
     by_status = sorted(r["status"] for r in rows)
-    assert by_status == ["accessible", "accessible", "blocked", "blocked"]
+    assert by_status == ["accessible"] * 4 + ["blocked"] * 2
     blocked = [r for r in rows if r["status"] == "blocked"]
     assert all(r["vendor"] == "squid" and r["method"] == "http-blockpage" for r in blocked)
     stored = json.dumps(rows) + "".join(

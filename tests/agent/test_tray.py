@@ -106,7 +106,10 @@ def _windows(display: str) -> str:
 def test_tray_icon_appears_and_sigterm_exits(tmp_path: Path, xserver: str, site: str) -> None:
     (tmp_path / "targets.yaml").write_text(
         "version: 1\nservices:\n  - id: alpha\n    name: Alpha\n    category: social\n"
-        f"    endpoints:\n      - {site}\n")
+        f"    endpoints:\n      - {site}\n"
+        # a loopback baseline, so the packaged (Internet) baselines are never measured
+        "  - id: lab\n    name: Lab\n    category: baseline\n"
+        f"    endpoints:\n      - {site}baseline\n")
     config = tmp_path / "config.yaml"
     config.write_text(f"targets: {tmp_path / 'targets.yaml'}\nproxy: none\n"
                       f"schedule:\n  every_minutes: 60\n  jitter_minutes: 0\n"
