@@ -133,7 +133,9 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     try:
         control_future = None
         if config.control.url:
-            control_future = pool.submit(_controls, [t.url for t in targets], config, env)
+            # Baselines only tell offline from blocked: the control is not asked about them.
+            asked = [t.url for t in targets if t.reported]
+            control_future = pool.submit(_controls, asked, config, env)
         futures = {pool.submit(measure, t.url, env=env, limits=limits): t for t in targets}
         measurements: dict[str, Measurement] = {}
         done = 0

@@ -107,10 +107,12 @@ def test_lab_site_is_measured_and_cached(make_collector: Callable[..., Collector
 
 def test_refuses_loopback_literal_and_localhost(make_collector: Callable[..., Collector],
                                                 internal: _Recording) -> None:
-    collector = make_collector()
-    port = internal.server_address[1]
-    answers = control(collector, f"http://{INTERNAL}:{port}/", f"http://localhost:{port}/",
-                      f"http://[::ffff:{INTERNAL}]:{port}/")
+    # "localhost" is answered by the test's own nameserver, so no lookup leaves the machine.
+    with DNSServer({"localhost": Answer.a("127.0.0.1")}) as dns:
+        collector = make_collector(netenv=lab_env(dns))
+        port = internal.server_address[1]
+        answers = control(collector, f"http://{INTERNAL}:{port}/", f"http://localhost:{port}/",
+                          f"http://[::ffff:{INTERNAL}]:{port}/")
     assert all("not globally routable" in str(a.get("refused")) for a in answers), answers
     assert internal.hits == 0
 

@@ -30,8 +30,13 @@ def run_check(url: str, *, collector: Collector, token: str, home: Path) -> dict
             "ACCESS_PROBE_ORG": "E07000223", "ACCESS_PROBE_NETWORK": "lab-lan",
             "ACCESS_PROBE_PROXY": "none", "ACCESS_PROBE_CONTROL_URL": collector.url,
             "ACCESS_PROBE_COLLECTOR_TOKEN": token}
+    # A loopback baseline, so the run never falls back to the packaged Internet ones.
+    targets = home / "targets.yaml"
+    targets.write_text(f"version: 1\nservices:\n  - id: lab-baseline\n    category: baseline\n"
+                       f"    endpoints: ['{url}']\n")
     done = subprocess.run([sys.executable, "-m", "access_probe.cli", "check", "--json",
-                           "--no-submit", url], env=env, cwd=ROOT, capture_output=True,
+                           "--no-submit", "--targets", str(targets), url], env=env, cwd=ROOT,
+                          capture_output=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
     doc: dict[str, object] = json.loads(done.stdout)
