@@ -251,8 +251,10 @@ def _sections(cls: type = Config, prefix: str = "") -> set[str]:
 
 # --- rules ------------------------------------------------------------------------------------
 
-_GSS = re.compile(r"[EWSN]\d{8}")  # ONS GSS code: nation letter, entity type, serial
-_MYSOCIETY = re.compile(r"[A-Z]{3}")  # mySociety local-authority-code
+# An organisation code: usually a GSS code (E07000223) or a mySociety three-letter code (BIR),
+# but the collector also enrols organisations that are not councils, so any short code of
+# letters, digits and hyphens is accepted (the collector's own rule); the collector decides.
+_ORG = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
 _LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII, no spaces: it goes in a header
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -287,9 +289,10 @@ def _readable_file(path: Path) -> Path:
 
 def _org(text: str) -> str:
     code = text.strip().upper()
-    if not (_GSS.fullmatch(code) or _MYSOCIETY.fullmatch(code)):
+    if not _ORG.fullmatch(code):
         raise _Invalid(f"{text!r} is not an organisation code: expected a GSS code such as "
-                       "E07000223 or a three-letter local-authority code such as BIR")
+                       "E07000223, a three-letter local-authority code such as BIR, or 2 to 16 "
+                       "letters, digits and hyphens")
     return code
 
 

@@ -73,7 +73,7 @@ INVALID = {
     "invalid-targets-missing.yaml":
         (3, "targets", f"no such file: {FIXTURES / 'no-such-targets.yaml'}"),
     "invalid-org.yaml":
-        (2, "org", "'X07000223' is not an organisation code"),
+        (2, "org", "'E07 000223' is not an organisation code"),
     "invalid-network.yaml":
         (2, "network", "'corporate lan' is not a network label"),
     "invalid-token.yaml":

@@ -76,7 +76,7 @@ def _token_parsers(sub: Any) -> None:
     who.add_argument("--org", metavar="CODE", help="the organisation (GSS or 3-letter code)")
     who.add_argument("--admin", action="store_true", help="an administrator token")
     create.add_argument("--unlisted", action="store_true",
-                        help="enrol an organisation code that is not in the councils table")
+                        help="the code is knowingly not a council's (no note)")
     _db_option(create)
     create.set_defaults(handler=cmd_token_create)
     revoke = tsub.add_parser("revoke", help="revoke a token")
@@ -220,7 +220,12 @@ def _org(code: str, unlisted: bool, known: Councils) -> tuple[str, str]:
     if council is not None:
         return council.code, f"{council.name} ({council.code})"
     code = code.strip().upper()
-    if not unlisted or not _CODE.match(code):
-        raise UsageError(f"--org {code!r} is not a council code in the councils table "
-                         "(use --unlisted for another organisation, 2-16 letters and digits)")
+    if not _CODE.match(code):
+        raise UsageError(f"--org {code!r} is not an organisation code "
+                         "(a GSS code such as E07000223, or 2-16 letters, digits and hyphens)")
+    if not unlisted:
+        # Not refused: the LGA enrols organisations that are not councils too; its results
+        # simply carry no council type, nation or region.
+        sys.stderr.write(f"note: {code} is not in the councils table; its results will have "
+                         "no council type, nation or region\n")
     return code, code

@@ -88,9 +88,15 @@ def _commands(db: str, capsys: pytest.CaptureFixture[str], *, sqlite: bool) -> N
     assert token.startswith("ap_") and "Adur" in out[0]
     assert main(["collector", "token", "create", "--admin", "--db", db]) == 0
     capsys.readouterr()
-    assert main(["collector", "token", "create", "--org", "NOWHERE", "--db", db]) == 2
-    assert main(["collector", "token", "create", "--org", "lga", "--unlisted", "--db", db]) == 0
+    assert main(["collector", "token", "create", "--org", "not a code!", "--db", db]) == 2
     capsys.readouterr()
+    # A code outside the councils table is enrolled, with a note saying what it lacks.
+    assert main(["collector", "token", "create", "--org", "nowhere", "--db", db]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1].startswith("ap_")
+    assert "NOWHERE is not in the councils table" in captured.err
+    assert main(["collector", "token", "create", "--org", "lga", "--unlisted", "--db", db]) == 0
+    assert "councils table" not in capsys.readouterr().err
     assert main(["collector", "token", "list", "--db", db]) == 0
     listing = capsys.readouterr().out
     assert "E07000223" in listing and "admin" in listing and "LGA" in listing
