@@ -27,12 +27,18 @@ _STANDING = {
 }
 _ORDER = [Standing.BLOCKED, Standing.RESTRICTED, Standing.UNKNOWN, Standing.WORKING]
 
+# Display names for the vendor ids of data/blockpages*.yaml; an id not listed shows as itself.
 _VENDORS = {
-    "squid": "Squid", "e2guardian": "E2Guardian", "smoothwall": "Smoothwall",
-    "fortinet": "Fortinet FortiGuard", "paloalto": "Palo Alto Networks",
-    "zscaler": "Zscaler", "netsweeper": "Netsweeper", "lightspeed": "Lightspeed",
-    "websense": "Forcepoint Websense", "forcepoint": "Forcepoint", "sophos": "Sophos",
-    "cisco": "Cisco Umbrella", "barracuda": "Barracuda", "checkpoint": "Check Point",
+    "squid": "Squid", "squidguard": "SquidGuard", "e2guardian": "E2Guardian",
+    "smoothwall": "Smoothwall", "fortinet": "Fortinet FortiGuard",
+    "palo-alto": "Palo Alto Networks", "zscaler": "Zscaler", "netsweeper": "Netsweeper",
+    "lightspeed": "Lightspeed Systems", "forcepoint": "Forcepoint", "sophos": "Sophos",
+    "cisco-umbrella": "Cisco Umbrella", "cisco-meraki": "Cisco Meraki",
+    "barracuda": "Barracuda", "bluecoat": "Blue Coat (Symantec)", "censornet": "Censornet",
+    "iboss": "iboss cloud", "mcafee": "McAfee (Trellix/Skyhigh)", "sonicwall": "SonicWall",
+    "watchguard": "WatchGuard", "bt": "BT", "sky": "Sky Broadband Shield",
+    "talktalk": "TalkTalk HomeSafe", "virgin-media": "Virgin Media Web Safe",
+    "aruba": "Aruba", "pfsense": "pfSense", "ubiquiti": "Ubiquiti UniFi",
 }
 
 _HOW = {
