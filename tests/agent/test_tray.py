@@ -72,7 +72,7 @@ def _free_display() -> int:
 @pytest.fixture
 def xserver() -> Iterator[str]:
     if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb is not installed")
+        pytest.fail("Xvfb is not installed: scripts/setup --dev installs it")
     display = f":{_free_display()}"
     procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten",
                                "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -150,7 +150,7 @@ def test_tray_icon_appears_and_sigterm_exits(tmp_path: Path, xserver: str, site:
 def test_check_a_link_dialog_returns_what_was_typed(xserver: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     if not shutil.which("xdotool"):
-        pytest.skip("xdotool is not installed")
+        pytest.fail("xdotool is not installed: scripts/setup --dev installs it")
     from access_probe.tray import ask_link
 
     monkeypatch.setenv("DISPLAY", xserver)
