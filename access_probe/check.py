@@ -86,8 +86,10 @@ def plan_targets(catalogue: Catalogue, urls: Sequence[str] | None) -> list[Targe
 
 
 def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress | None = None,
-              catalogue: Catalogue | None = None) -> CheckDocument:
-    """Measure, compare with the control, judge. Raises only for input errors."""
+              catalogue: Catalogue | None = None, env: NetEnv | None = None) -> CheckDocument:
+    """Measure, compare with the control, judge. Raises only for input errors.
+
+    `env` defaults to the network environment the configuration describes (netenv)."""
     from .catalogue import load_catalogue
     from .measure import Limits
     from .netenv import NetEnv
@@ -95,7 +97,8 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
     if catalogue is None:
         catalogue = load_catalogue(config.targets)
     targets = plan_targets(catalogue, urls)
-    env = NetEnv.from_config(config)
+    if env is None:
+        env = NetEnv.from_config(config)
     limits = Limits(timeout=config.probe.timeout_seconds, max_body=config.probe.max_body_bytes,
                     max_redirects=config.probe.max_redirects)
     started = utc_now()
@@ -174,8 +177,9 @@ def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control
 
 
 def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -> bool:
-    """Does this machine reach any network beyond itself? The control service answering, or
-    any site or proxy answering (a connection, a CONNECT reply, an HTTP response) says yes.
+    """Does this machine reach any network beyond itself? The control service answering, any
+    site or proxy answering (a connection, a CONNECT reply, an HTTP response), or a resolver
+    giving real addresses for some name says yes.
     A resolver that answers every name with NXDOMAIN does not: a machine whose baselines
     (www.gov.uk, the OS connectivity checks) all fail that way is offline, not censored."""
     if any(c.error is None for c in controls.values()):
@@ -187,6 +191,8 @@ def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -
             return True
         if m.proxy_connect is not None and m.proxy_connect.status is not None:
             return True
+        if any(d.failure is None and d.addresses for d in m.dns):
+            return True  # a resolver gave real addresses: the network works that far
     return False
 
 
