@@ -207,8 +207,17 @@ def _judge(m: Measurement | None, control: Control | None, target: Target,
 
 def page_facts(m: Measurement) -> Pages:
     """Run the block-page matcher over every response in a measurement."""
+    from . import blockpages
+    from .addresses import is_bogon
+
     proxy = _facts(m.proxy_connect) if m.proxy_connect is not None else PageFacts()
-    return Pages(proxy=proxy, hops=tuple(_facts(h) for h in m.http))
+    dns_answer: tuple[blockpages.Match, ...] = ()
+    if m.dns and m.dns[0].failure is None:
+        # Bogon answers are the DNS probe's call (it knows a lab's own networks); the
+        # fingerprints add the public addresses filters park blocked names on.
+        public = [a for a in m.dns[0].addresses if not is_bogon(a)]
+        dns_answer = blockpages.match_dns_answer(public)
+    return Pages(proxy=proxy, hops=tuple(_facts(h) for h in m.http), dns_answer=dns_answer)
 
 
 def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:

@@ -35,6 +35,7 @@ class PageFacts:
 class Pages:
     proxy: PageFacts = field(default_factory=PageFacts)  # the proxy's answer to CONNECT
     hops: tuple[PageFacts, ...] = ()  # one per HTTP observation, same order
+    dns_answer: tuple[Match, ...] = ()  # known block-page/sinkhole addresses in the answer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +130,13 @@ def _dns_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
     if m.route is Route.PROXY or not m.dns:
         return None
     used = m.dns[0]  # the lookup whose answer the connection used
+    if used.failure is None and pages.dns_answer and not (
+            ctl is not None and set(used.addresses) <= set(ctl.dns_addresses)):
+        vendor, category = _vendor(PageFacts(matches=pages.dns_answer))
+        if vendor is None:
+            vendor, category = _vendor(_first_pages(pages))
+        return _blocked(ev, Layer.DNS, Method.DNS_SINKHOLE, vendor, category,
+                        "The network's DNS answered with a known blocking address.")
     if used.failure is None and not _sinkholed(m, ctl):
         return None
     # A direct query's rcode is more precise than getaddrinfo's error for the same lookup.

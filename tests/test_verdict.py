@@ -185,6 +185,20 @@ def test_answer_pointing_at_block_server_is_sinkhole_with_vendor() -> None:
            vendor="e2guardian", category="Social")
 
 
+def test_known_blocking_address_is_a_sinkhole_without_control() -> None:
+    """A filter that parks blocked names on its own public block-page server (Umbrella,
+    ISP filters): the fingerprinted answer alone shows it."""
+    m = meas(dns_obs=[dns(addresses=("146.112.61.104",))], **OK)
+    umbrella = Match(id="umbrella-block-ip", vendor="cisco-umbrella", kind=PageKind.BLOCK,
+                     category=None, confidence=Confidence.HIGH)
+    pages = Pages(hops=(PageFacts(),), dns_answer=(umbrella,))
+    expect(verdict(m, None, pages), Status.BLOCKED, Layer.DNS, Method.DNS_SINKHOLE,
+           vendor="cisco-umbrella")
+    same_outside = Control(url=m.url, status="accessible", dns_addresses=("146.112.61.104",),
+                           http=ControlHTTP(status=200, title="Example"))
+    expect(verdict(m, same_outside, pages), Status.ACCESSIBLE)
+
+
 def test_cdn_answer_differing_from_control_is_not_a_block() -> None:
     m = meas(dns_obs=[dns(addresses=("203.0.113.5",))], **OK)
     expect(verdict(m, CTL_OK), Status.ACCESSIBLE)
