@@ -53,12 +53,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if not args.no_submit and config.collector.url:
-        _submit(doc, config)
     if args.json:
         sys.stdout.write(json.dumps(doc.to_json(), indent=2) + "\n")
     else:
         sys.stdout.write(table(doc, colour=sys.stdout.isatty()))
+    sys.stdout.flush()  # the answer is out before any delivery attempt
+    if not args.no_submit and config.collector.url:
+        _submit(doc, config)
     return EXIT_OK
 
 
@@ -66,13 +67,11 @@ def _submit(doc: CheckDocument, config: Config) -> None:
     """Hand the results to the agent's spool (anonymised there) and try to deliver them."""
     import logging
 
-    try:
-        from .agent import deliver
-    except ImportError:  # agent runtime not installed in this build
-        return
+    from .agent import deliver
+
     try:
         deliver(doc, config)
-    except OSError as exc:
+    except Exception as exc:  # delivery is best effort here; `run` and `spool flush` retry
         logging.getLogger(__name__).warning("could not spool results: %s", exc)
 
 
@@ -95,12 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-submit", action="store_true", help="do not send results anywhere")
     check.set_defaults(handler=cmd_check)
 
-    for module in ("access_probe.agent_commands", "access_probe.collector.commands"):
-        try:
-            registrar = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        registrar.register(sub)
+    from . import agent_commands
+    from .collector import commands as collector_commands
+
+    agent_commands.register(sub)
+    collector_commands.register(sub)
     return parser
 
 
