@@ -32,6 +32,7 @@ _EMAIL_RE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 _USERISH_RE = re.compile(r"(?i)\b(user(name)?|users|login|logged|account|benutzer|hostname)\b")
 _TIMING_KEYS = ("dns", "tcp", "tls", "http", "total")
 _EVIDENCE_FAILURE_KEYS = ("dns", "tcp", "tls", "http")
+_PAC_DECISIONS = ("DIRECT", "PROXY", "HTTPS", "SOCKS", "SOCKS5")
 
 
 @functools.cache
@@ -120,6 +121,7 @@ def _evidence(result: Result) -> dict[str, Any] | None:
     if ev is None:
         return None
     doc: dict[str, Any] = {"route": ev.route if ev.route in ("direct", "proxy") else "direct"}
+    doc["pac"] = ev.pac if ev.pac in _PAC_DECISIONS else None  # never the proxy's address
     for key in _EVIDENCE_FAILURE_KEYS:
         doc[key] = clean_id(getattr(ev, key))
     doc["http_status"] = ev.http_status if isinstance(ev.http_status, int) else None

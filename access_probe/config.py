@@ -96,7 +96,8 @@ class Config:
     org: str | None = None
     network: str | None = None
     dns: DNSConfig = field(default_factory=DNSConfig)
-    proxy: str = "system"  # system | none | http(s)://host:port | pac+http(s)://.../proxy.pac
+    # system | none | wpad | http(s)://host:port | pac+http(s)://.../proxy.pac
+    proxy: str = "system"
     tls: TLSConfig = field(default_factory=TLSConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     collector: CollectorConfig = field(default_factory=CollectorConfig)
@@ -312,7 +313,7 @@ def _resolver(text: str) -> str:
 
 
 def _proxy(text: str) -> str:
-    if text.strip().lower() in ("system", "none"):
+    if text.strip().lower() in ("system", "none", "wpad"):
         return text.strip().lower()
     if text.startswith("pac+"):
         problem = http_url_problem(text[4:])
@@ -325,7 +326,7 @@ def _proxy(text: str) -> str:
                               or parts.query or parts.fragment):
         problem = "needs a port and nothing after it"
     if problem:
-        raise _Invalid(f"{_mask_password(text)!r}: {problem}; expected system, none, "
+        raise _Invalid(f"{_mask_password(text)!r}: {problem}; expected system, none, wpad, "
                        "http(s)://host:port or pac+http(s)://host/file.pac")
     return text
 

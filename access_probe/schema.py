@@ -103,6 +103,7 @@ class Evidence:
     """
 
     route: str = "direct"  # direct | proxy
+    pac: str | None = None  # what PAC decided, when PAC ran: DIRECT | PROXY (no addresses)
     dns: str | None = None  # failure name, or None when DNS answered public addresses
     tcp: str | None = None
     tls: str | None = None
@@ -115,6 +116,7 @@ class Evidence:
     def to_json(self) -> dict[str, Any]:
         return {
             "route": self.route,
+            "pac": self.pac,
             "dns": self.dns,
             "tcp": self.tcp,
             "tls": self.tls,
@@ -186,6 +188,7 @@ class Result:
             category=doc.get("category"),
             evidence=Evidence(
                 route=evidence.get("route", "direct"),
+                pac=evidence.get("pac"),
                 dns=evidence.get("dns"),
                 tcp=evidence.get("tcp"),
                 tls=evidence.get("tls"),

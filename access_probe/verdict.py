@@ -391,6 +391,7 @@ def _evidence(m: Measurement, pages: Pages) -> Evidence:
     last = m.http[-1] if m.http else None
     return Evidence(
         route=str(m.route),
+        pac=m.pac.split()[0].upper() if m.pac else None,
         dns=first_failure(m.dns[:1]),
         tcp=None if any(t.failure is None for t in m.tcp) else first_failure(m.tcp),
         tls=None if any(t.failure is None for t in m.tls) else first_failure(m.tls),

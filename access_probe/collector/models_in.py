@@ -72,6 +72,7 @@ class ControlIn(_Strict):
 
 class EvidenceIn(_Strict):
     route: Literal["direct", "proxy"] = "direct"
+    pac: Literal["DIRECT", "PROXY", "HTTPS", "SOCKS", "SOCKS5"] | None = None
     dns: Id | None = None
     tcp: Id | None = None
     tls: Id | None = None

@@ -138,8 +138,20 @@ def test_only_allow_listed_fields_survive() -> None:
         "id", "target", "url", "service", "category", "status", "blocking", "interception",
         "timings_ms", "control", "evidence", "measured_at"}
     assert set(doc["results"][0]["evidence"]) == {
-        "route", "dns", "tcp", "tls", "http", "http_status", "proxy_status", "fingerprints",
-        "reason"}
+        "route", "pac", "dns", "tcp", "tls", "http", "http_status", "proxy_status",
+        "fingerprints", "reason"}
+
+
+def test_pac_decision_travels_without_the_proxy_address() -> None:
+    """What PAC decided is kept (DIRECT or PROXY), never where it pointed."""
+    for given, kept in (("PROXY", "PROXY"), ("DIRECT", "DIRECT"), ("PROXY 10.1.2.3:8080", None)):
+        result = Result(target="x", url="https://x.com/", service="twitter",
+                        status=Status.ACCESSIBLE, evidence=Evidence(route="proxy", pac=given))
+        now = utc_now()
+        doc = anonymise(CheckDocument(started_at=now, finished_at=now, context=Context(),
+                                      results=(result,)))
+        assert doc["results"][0]["evidence"]["pac"] == kept
+        assert "10.1.2.3" not in repr(doc)
 
 
 def test_filter_category_and_issuer_kept_when_clean() -> None:

@@ -46,13 +46,15 @@ def test_partly_new_batch_counts_only_new_results(collector: Collector) -> None:
 def test_stored_row_keeps_nothing_personal(collector: Collector) -> None:
     token = collector.token(ORGS[0])
     item = result("blocked", url="https://user:pw@www.facebook.com/groups/x?uid=42#frag",
-                  evidence={"route": "proxy", "http_status": 403, "fingerprints": ["squid-403"],
-                            "reason": "a sentence", "address": "10.1.2.3"},
+                  evidence={"route": "proxy", "pac": "PROXY", "http_status": 403,
+                            "fingerprints": ["squid-403"], "reason": "a sentence",
+                            "address": "10.1.2.3"},
                   hostname="PC-0042", client_ip="10.1.2.3")
     assert collector.submit(token, document(ORGS[0], [item])).status_code == 200
     (row,) = stored_rows(collector.db_url)
     assert row["url"] == "https://www.facebook.com/groups/x"
-    assert row["evidence"] == {"route": "proxy", "dns": None, "tcp": None, "tls": None,
+    assert row["evidence"] == {"route": "proxy", "pac": "PROXY", "dns": None, "tcp": None,
+                               "tls": None,
                                "http": None, "http_status": 403, "proxy_status": None,
                                "fingerprints": ["squid-403"]}
     assert "10.1.2.3" not in repr(row) and "PC-0042" not in repr(row)
