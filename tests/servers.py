@@ -347,7 +347,8 @@ class ResetServer(_AcceptLoop):
             if not chunk:
                 break
             got += chunk
-        self.received = got
+        if got:  # the probe's bare TCP check sends nothing: keep what a request carried
+            self.received = got
         reset(conn)
 
 
