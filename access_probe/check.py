@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+CONTROL_WAIT = 40.0  # seconds: above the collector's default control deadline (30 s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,7 +132,11 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     waves = math.ceil(total / workers)
     # Worst case of one measurement is a few step timeouts (DNS, connect, TLS, HTTP and some
     # redirects); the deadline caps a whole run however the network misbehaves.
-    deadline = time.monotonic() + config.probe.timeout_seconds * (4 * waves + 2) + 5
+    started = time.monotonic()
+    deadline = started + config.probe.timeout_seconds * (4 * waves + 2) + 5
+    # The collector measures from outside under its own step timeouts and deadline (30 s by
+    # default), which may be longer than ours: its answer is worth waiting that long for.
+    control_deadline = max(deadline, started + CONTROL_WAIT)
     pool = cf.ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="probe")
     try:
         control_future = None
@@ -158,7 +163,8 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     controls: dict[str, Control] = {}
     if control_future is not None:
         try:
-            controls = control_future.result(timeout=max(1.0, deadline - time.monotonic()))
+            controls = control_future.result(
+                timeout=max(1.0, control_deadline - time.monotonic()))
         except (cf.TimeoutError, Exception):
             log.warning("control measurements did not arrive in time")
     return measurements, controls
@@ -169,11 +175,9 @@ def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control
 
     assert config.control.url is not None
     proxy = env.proxy_for(config.control.url).proxy
-    # The control measures every URL with the same step timeouts, in parallel: allow it
-    # about as long as our own slowest measurement.
-    timeout = config.probe.timeout_seconds * 4 + 5
+    # Connecting to the collector is one step; its answer may take its whole deadline.
     return fetch_controls(urls, url=config.control.url, token=config.collector.token,
-                          timeout=timeout, proxy=proxy)
+                          timeout=(config.probe.timeout_seconds, CONTROL_WAIT), proxy=proxy)
 
 
 def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -> bool:

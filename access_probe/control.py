@@ -15,7 +15,7 @@ from .model import Control, ControlHTTP, Measurement
 
 log = logging.getLogger(__name__)
 
-BATCH = 50  # URLs per control request
+BATCH = 100  # URLs per control request: the collector accepts up to 100 (one request per catalogue)
 
 
 def control_status(m: Measurement) -> str:
@@ -101,7 +101,8 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def fetch_controls(urls: Sequence[str], *, url: str, token: str | None, timeout: float,
+def fetch_controls(urls: Sequence[str], *, url: str, token: str | None,
+                   timeout: float | tuple[float, float],
                    proxy: str | None = None, user_agent: str | None = None) -> dict[str, Control]:
     """Ask the collector to measure `urls` from outside. Never raises for network conditions:
     a URL whose control could not be had maps to a Control with `error` set."""
