@@ -53,12 +53,13 @@ def write_config(w: World, run: Run, token: str) -> Path:
     resolver = council.gateway if run.resolver == "gateway" else run.resolver
     conf = w.lab.workdir / "runs" / f"{run.id}.yaml"
     conf.parent.mkdir(exist_ok=True)
+    control = f"control:\n  url: {world.COLLECTOR_URL}\n" if run.control else ""
     conf.write_text(
         f"org: {world.ORG}\nnetwork: lab-{run.id}\n"
         f"dns:\n  resolver: {resolver}\n"
         f"proxy: {proxy}\n"
         f"tls:\n  public_roots: {w.stores['public']}\n"
-        f"control:\n  url: {world.COLLECTOR_URL}\n"
+        f"{control}"
         f"collector:\n  url: {world.COLLECTOR_URL}\n  token: {token}\n"
         f"probe:\n  timeout_seconds: {run.timeout}\n"
     )

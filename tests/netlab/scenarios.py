@@ -32,6 +32,7 @@ class Run:
     env: dict[str, str] = field(default_factory=dict)  # "{gateway}": the council's gateway
     timeout: float = 3.0
     urls: tuple[str, ...] = ()
+    control: bool = True  # False: no control.url, the verdict rests on the catalogue alone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +75,13 @@ RUNS: tuple[Run, ...] = (
     Run(id="tlsi-untrusted", council="tlsi", store="public", urls=(U(GOV),)),
     Run(id="bump", council="bump", proxy="gateway:3128", store="council",
         urls=(U(GOV), U(FB), U(KHUB))),
+    # Without a control vantage point: the catalogue's knowledge and the baselines decide.
+    Run(id="open-alone", council="open", control=False,
+        urls=(U(GOV), U(FB), U(KHUB), U(DOWN), U(NOWHERE))),
+    Run(id="dnsf-alone", council="dnsf", control=False,
+        urls=(U(GOV), U(FB), U(YT), U(IG), U(NOWHERE))),
+    Run(id="fw-alone", council="fw", control=False,
+        urls=(U(GOV), U(FB), U(YT), U(X), U(IG), U(DOWN))),
     Run(id="slow", council="slow", timeout=8.0,
         urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http"), U(DOWN))),
 )
@@ -152,6 +160,28 @@ EXPECTATIONS: tuple[Expect, ...] = (
     *_accessible("bump", U(GOV), U(KHUB), interception=COUNCIL_CA),
     Expect(run="bump", url=U(FB), status="blocked", layer="http", method="http-blockpage",
            vendor="squid", interception=COUNCIL_CA),
+    # No control: a known site's reset, bogon answer or DNS refusal is still a block; a bare
+    # timeout, or any failure of a site the catalogue does not know, cannot be attributed.
+    *_accessible("open-alone", U(GOV), U(FB), U(KHUB)),
+    Expect(run="open-alone", url=U(DOWN), status="inconclusive", control=None),
+    Expect(run="open-alone", url=U(NOWHERE), status="inconclusive", control=None),
+    *_accessible("dnsf-alone", U(GOV)),
+    Expect(run="dnsf-alone", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain",
+           control=None),
+    Expect(run="dnsf-alone", url=U(YT), status="blocked", layer="dns", method="dns-sinkhole",
+           control=None),
+    Expect(run="dnsf-alone", url=U(IG), status="blocked", layer="dns", method="dns-refused",
+           control=None),
+    Expect(run="dnsf-alone", url=U(NOWHERE), status="inconclusive", control=None),
+    *_accessible("fw-alone", U(GOV)),
+    Expect(run="fw-alone", url=U(FB), status="blocked", layer="tcp", method="tcp-reset",
+           control=None),
+    Expect(run="fw-alone", url=U(YT), status="inconclusive", control=None),
+    Expect(run="fw-alone", url=U(X), status="blocked", layer="tcp", method="tcp-unreachable",
+           control=None),
+    Expect(run="fw-alone", url=U(IG), status="blocked", layer="tls", method="tls-reset",
+           control=None),
+    Expect(run="fw-alone", url=U(DOWN), status="inconclusive", control=None),
     # A slow, lossy path is slow, not blocked.
     *_accessible("slow", U(GOV), U(FB), U(YT), U(X), U(KHUB), U(IG), U(YT, "http")),
     Expect(run="slow", url=U(DOWN), status="unreachable", control="unreachable"),
