@@ -11,15 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from access_probe.agent import AgentSnapshot
 from access_probe.schema import Status
 from access_probe.tray import Light, icon_image, light_for
+from tests.servers import Page, WebServer
 
 from .docs import document
 
@@ -36,30 +35,11 @@ def test_light_follows_the_snapshot() -> None:
     assert image.size == (32, 32) and image.getpixel((16, 16))[:3] == (0xC6, 0x28, 0x28)
 
 
-class Site(BaseHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        body = b"<html><head><title>Alpha</title></head><body>hello</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    alpha = Page.html("Alpha", "hello")
+    with WebServer({"/": alpha, "/baseline": alpha}) as web:
+        yield f"http://127.0.0.1:{web.port}/"
 
 
 def _free_display() -> int:
