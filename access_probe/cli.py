@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import AccessProbeError
+from .errors import AccessProbeError, ServiceError
 
 if TYPE_CHECKING:
     from .config import Config
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 1
 
 
 def load_effective_config(config_file: str | None, targets: str | None = None) -> Config:
@@ -112,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="access-probe: %(levelname)s: %(message)s")
     try:
         return int(args.handler(args))
+    except ServiceError as exc:
+        print(f"access-probe: error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except AccessProbeError as exc:
         print(f"access-probe: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

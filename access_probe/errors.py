@@ -3,9 +3,11 @@
 
     AccessProbeError
     ├── UsageError            bad command-line input (exit 2)
-    └── InputError            a file or value is wrong; names file, line and key (exit 2)
-        ├── ConfigError       a configuration file or environment override
-        └── CatalogueError    a targets file
+    ├── InputError            a file or value is wrong; names file, line and key (exit 2)
+    │   ├── ConfigError       a configuration file or environment override
+    │   └── CatalogueError    a targets file
+    └── ServiceError          something the command needs is unavailable, e.g. the
+                              collector's database (exit 1)
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class InputError(AccessProbeError):
         if self.key:
             return f"{where}: {self.key}: {self.problem}"
         return f"{where}: {self.problem}"
+
+
+class ServiceError(AccessProbeError):
+    """The input was fine but a service the command needs did not answer."""
 
 
 class ConfigError(InputError):

@@ -15,10 +15,11 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import ServiceError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
     _serve_parser(sub)
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     _db_option(migrate)
-    migrate.set_defaults(handler=cmd_migrate)
+    migrate.set_defaults(handler=_database_errors(cmd_migrate))
     _token_parsers(sub)
 
 
@@ -65,7 +66,7 @@ def _serve_parser(sub: Any) -> None:
                        help="submissions per token per minute, per process")
     serve.add_argument("--control-per-minute", type=float, default=300.0,
                        help="control URLs measured per token per minute, per process")
-    serve.set_defaults(handler=cmd_serve)
+    serve.set_defaults(handler=_database_errors(cmd_serve))
 
 
 def _token_parsers(sub: Any) -> None:
@@ -78,15 +79,15 @@ def _token_parsers(sub: Any) -> None:
     create.add_argument("--unlisted", action="store_true",
                         help="the code is knowingly not a council's (no note)")
     _db_option(create)
-    create.set_defaults(handler=cmd_token_create)
+    create.set_defaults(handler=_database_errors(cmd_token_create))
     revoke = tsub.add_parser("revoke", help="revoke a token")
     revoke.add_argument("token", metavar="TOKEN_ID_OR_PREFIX",
                         help="the token's id (8 hex digits), or the token or its start")
     _db_option(revoke)
-    revoke.set_defaults(handler=cmd_token_revoke)
+    revoke.set_defaults(handler=_database_errors(cmd_token_revoke))
     listing = tsub.add_parser("list", help="list tokens (ids and organisations, no secrets)")
     _db_option(listing)
-    listing.set_defaults(handler=cmd_token_list)
+    listing.set_defaults(handler=_database_errors(cmd_token_list))
 
 
 # --- handlers ---------------------------------------------------------------------------
@@ -198,6 +199,30 @@ def _db_url(given: str | None) -> str:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return url
+
+
+def _database_errors(handler: Callable[[argparse.Namespace], int]
+                     ) -> Callable[[argparse.Namespace], int]:
+    """A database that cannot be reached is one clear line (exit 1), not a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return handler(args)
+        except DBAPIError as exc:
+            detail = str(exc.orig or exc).strip().splitlines()[0]
+            raise ServiceError(f"database {_redacted(_db_url(args.db))}: {detail}") from exc
+    return run
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as the scheme only
+        return url.split(":", 1)[0] + ":..."
 
 
 def _ready_engine(url: str) -> Engine:
