@@ -462,6 +462,7 @@ class _QuietHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a whole catalogue connects at once; the default 5 drops SYNs
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  context: ssl.SSLContext | None, owner: WebServer) -> None:
