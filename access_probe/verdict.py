@@ -115,10 +115,14 @@ def _proxy_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
         return _restricted(ev, Method.WARN_PAGE, vendor, category,
                            "The web filter shows a warning page before the site.")
     if pc.status >= 500 and kind != PageKind.BLOCK:
-        # The proxy failed to reach the site itself: only the control can say whether that
-        # is the site being down or the proxy's upstream filtering.
+        # The proxy failed to reach the site itself (its DNS, its upstream firewall): only
+        # the control can say whether that is the site being down or a barrier on the way.
         if ctl is not None and ctl.status == "unreachable":
             return _verdict(Status.UNREACHABLE, ev, "The site is down from outside too.")
+        if ctl_ok(ctl, "http"):
+            return _blocked(ev, Layer.HTTP, Method.PROXY_DENIED, vendor, None,
+                            f"The web proxy could not fetch the site (HTTP {pc.status}); "
+                            "from outside it works.")
         return _verdict(Status.INCONCLUSIVE, ev,
                         f"The web proxy could not fetch the site (HTTP {pc.status}).")
     return _blocked(ev, Layer.HTTP, Method.PROXY_DENIED, vendor, category,
@@ -244,6 +248,7 @@ def _status_verdict(last: HTTPObservation, pages: Pages, ctl: Control | None, kn
     """The final response arrived and matched no fingerprint: judge it by its status and by
     how it compares with what the control fetched."""
     status = last.status or 0
+    proxied = ev.route == str(Route.PROXY)
     facts = pages.hops[-1] if pages.hops else PageFacts()
     if _kind(facts) == PageKind.BENIGN and facts.matches[0].vendor:
         # A named CDN or protection service (Cloudflare, Akamai...) answered for the site.
@@ -261,6 +266,11 @@ def _status_verdict(last: HTTPObservation, pages: Pages, ctl: Control | None, kn
     if status >= 500:
         if ctl is not None and not ctl_fine:
             return _verdict(Status.UNREACHABLE, ev, "The site is failing from outside too.")
+        if ctl_fine and proxied:
+            # Through a proxy the error is the proxy's own; the site works from outside.
+            return _blocked(ev, Layer.HTTP, Method.HTTP_STATUS, None, None,
+                            f"The web proxy answered HTTP {status}; from outside the site "
+                            "works.")
         return _verdict(Status.INCONCLUSIVE, ev, f"The site answered HTTP {status} here.")
     if status in FILTER_STATUSES and ctl_fine:
         return _blocked(ev, Layer.HTTP, Method.HTTP_STATUS, None, None,

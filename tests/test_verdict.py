@@ -335,11 +335,19 @@ def test_proxy_auth_required() -> None:
 
 
 def test_proxy_gateway_error_follows_the_control() -> None:
+    """Squid's 503 (its DNS or upstream failed): down everywhere, or a barrier on the way."""
     proxy = ProxyObservation(target="www.example.com:443", t0=0, t=0.01,
                              failure=Failure.PROXY_CONNECT_FAILED, status=503)
     m = meas(route=Route.PROXY, dns_obs=(), tcp_obs=[tcp(via_proxy=True)], proxy=proxy)
     expect(verdict(m, CTL_DOWN_TCP, Pages()), Status.UNREACHABLE)
-    expect(verdict(m, CTL_OK, Pages()), Status.INCONCLUSIVE)
+    expect(verdict(m, CTL_OK, Pages()), Status.BLOCKED, Layer.HTTP, Method.PROXY_DENIED)
+    expect(verdict(m, None, Pages()), Status.INCONCLUSIVE)
+    plain = meas(route=Route.PROXY, scheme="http", dns_obs=(), tcp_obs=[tcp(via_proxy=True)],
+                 http_obs=[hop(status=503, title="ERROR")])
+    expect(verdict(plain, CTL_OK), Status.BLOCKED, Layer.HTTP, Method.HTTP_STATUS)
+    expect(verdict(plain, None), Status.INCONCLUSIVE)
+    direct = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=503, title="ERROR")])
+    expect(verdict(direct, CTL_OK), Status.INCONCLUSIVE)  # the site's own flaky backend
 
 
 def test_proxy_itself_unreachable_is_inconclusive() -> None:
