@@ -64,6 +64,7 @@ DNS_METHODS = {
     Failure.GENERIC_TIMEOUT: Method.DNS_TIMEOUT,
     Failure.DNS_BOGON: Method.DNS_SINKHOLE,
 }
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses a filter answers with in place of the page; 451 is always a legal block.
 FILTER_STATUSES = {403, 451, 511}
 # A page this much shorter than the control's, with another title, is not the site.
@@ -219,7 +220,24 @@ def _http_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
         why = "The connection was cut while fetching the page."
         return _compare(ev, ctl, "http", Layer.HTTP, method, why,
                         known and last.failure in RESETS)
+    if last.status in REDIRECTS and last.location:
+        return _broken_chain(m, last, ctl, known, ev)
     return _status_verdict(last, pages, ctl, known, ev)
+
+
+def _broken_chain(m: Measurement, last: HTTPObservation, ctl: Control | None, known: bool,
+                  ev: Evidence) -> Verdict:
+    """The chain stopped at a redirect: the next host failed (twitter.com -> a blocked
+    x.com). Judge the steps taken after the redirect as a measurement of their own."""
+    tail = replace(m, dns=tuple(d for d in m.dns if d.t0 >= last.t),
+                   tcp=tuple(t for t in m.tcp if t.t0 >= last.t),
+                   tls=tuple(t for t in m.tls if t.t0 >= last.t), http=(), proxy_connect=None)
+    for step in (_dns_step, _tcp_step, _tls_step):
+        verdict = step(tail, ctl, Pages(), known, ev)
+        if verdict is not None:
+            return verdict
+    return _verdict(Status.INCONCLUSIVE, ev,
+                    "The site redirected elsewhere, and the measurement ran out of time there.")
 
 
 def _page_verdict(hop: HTTPObservation, facts: PageFacts, ev: Evidence) -> Verdict | None:

@@ -154,6 +154,15 @@ def proxy_world(decision: Decision) -> Builder:
     return build
 
 
+def redirect_to_blocked_world(stack: contextlib.ExitStack, cas: CertAuthorities) -> World:
+    """twitter.com -> x.com, and the network will not resolve x.com."""
+    resolver = stack.enter_context(DNSServer({"site.test": Answer.a("127.0.0.1"),
+                                              "moved.test": NXDOMAIN}))
+    web = stack.enter_context(WebServer({}, cert=cas.public_cert("site.test")))
+    web.routes["/"] = Page.redirect(f"https://moved.test:{web.port}/")
+    return World(url=web.url("/"), env=lab_env(resolver, cas), control=clean_control(stack, cas))
+
+
 def inspected_world(stack: contextlib.ExitStack, cas: CertAuthorities) -> World:
     proxy = stack.enter_context(ProxyServer(intercept=cas.inspection_cert("site.test"),
                                             intercept_page=REAL))
@@ -208,6 +217,8 @@ SCENARIOS: dict[str, tuple[Builder, Expect]] = {
         page_world(Page.html("Site unavailable", "<p>Not allowed.</p>",
                              headers=(("Server", "filterd"),))),
         Expect(status=B, layer=Layer.HTTP, method=Method.HTTP_BLOCKPAGE)),
+    "redirect-to-a-blocked-host": (redirect_to_blocked_world,
+                                   Expect(status=B, layer=Layer.DNS, method=Method.DNS_NXDOMAIN)),
     "proxy-denied": (proxy_world(Decision.DENY), Expect(status=B, layer=Layer.HTTP,
                                                          method=Method.PROXY_DENIED,
                                                          vendor="squid")),

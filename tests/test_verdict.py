@@ -415,3 +415,22 @@ def test_evidence_carries_no_addresses() -> None:
     text = repr(verdict(m, CTL_OK).evidence.to_json())
     assert PUBLIC not in text
     assert "connection_reset" in text
+
+
+def test_redirect_to_a_blocked_host_is_judged_there() -> None:
+    """twitter.com answers 301 to x.com, whose name the network will not resolve: the site
+    is blocked at DNS, not accessible because the first hop answered."""
+    redirect = HTTPObservation(url="https://www.example.com/", t0=0.05, t=0.1, status=301,
+                               location="https://x.example.net/", title="",
+                               headers={"location": "https://x.example.net/"})
+    after = DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x.example.net",
+                           t0=0.11, t=0.12, failure=Failure.DNS_NXDOMAIN)
+    m = meas(dns_obs=[dns(), after], tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
+    expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_NXDOMAIN)
+    reset_there = TCPObservation(address=PUBLIC, port=443, t0=0.12, t=0.13,
+                                 failure=Failure.CONNECTION_RESET)
+    m2 = meas(dns_obs=[dns()], tcp_obs=[tcp(), reset_there], tls_obs=[tls()],
+              http_obs=[redirect])
+    expect(verdict(m2, CTL_OK), Status.BLOCKED, Layer.TCP, Method.TCP_RESET)
+    stopped = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
+    expect(verdict(stopped, CTL_OK), Status.INCONCLUSIVE)
