@@ -4,12 +4,12 @@ what the product should say about each is in `scenarios.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import certs, world
 from .build import PYTHON, SERVICES, Council, Internet, build_council, start_websrv
-from .services import dns, e2guardian, mitm, squid
+from .services import dns, e2guardian, mitm, squid, squidguard
 from .topology import Lab
 
 S = world.SITES
@@ -39,23 +39,54 @@ def dns_filter(lab: Lab, net: Internet, index: int) -> Council:
     ]
     dns.start_unbound(lab, council.gw, "dnsf-dns", gw,
                       dns.filtering_conf(gw, world.AUTH_DNS, policies))
-    _start_dns_blockpage(lab, council, net)
+    _start_blockpage(lab, council)
     return council
 
 
-def _start_dns_blockpage(lab: Lab, council: Council, net: Internet) -> None:
+def _start_blockpage(lab: Lab, council: Council, *, cgi: Mapping[str, str] | None = None,
+                     server: str | None = None) -> None:
+    """The council's block-page server on its gateway, http and https, answering every name
+    with its own page (or, at `cgi` paths, a filter's block-page CGI)."""
+    name = f"{council.name}-blockpage"
     # Its certificate is the council's own, for its own name: never the site's.
     ca = certs.make_ca("Westshire Council Filter CA", "Westshire Council")
-    cert, key = certs.write_pair(lab.workdir, "dnsf-blockpage",
+    cert, key = certs.write_pair(lab.workdir, name,
                                  *certs.issue(ca, ["block.westshire.lab", council.gateway]))
-    spec = {
+    spec: dict[str, object] = {
         "listen": [[council.gateway, 80, False], [council.gateway, 443, True]],
-        "cert": str(cert), "key": str(key), "sites": {},
+        "cert": str(cert), "key": str(key), "sites": {}, "cgi": dict(cgi or {}),
         "default": {"title": "Westshire Council - Site Blocked",
                     "text": "This site is blocked by the council's DNS filter."},
     }
-    start_websrv(lab, council.gw, "dnsf-blockpage", spec)
-    lab.wait_listening(council.gw, "dnsf-blockpage", council.gateway, 443)
+    if server:
+        spec["server"] = server
+    start_websrv(lab, council.gw, name, spec)
+    lab.wait_listening(council.gw, name, council.gateway, 443)
+
+
+def dnsmasq_filter(lab: Lab, net: Internet, index: int) -> Council:
+    """The small-office way: the gateway's dnsmasq with `address=` lines."""
+    council = build_council(lab, net, "dnsm", index)
+    policies = [
+        "address=/facebook.com/",  # no address: NXDOMAIN for the domain and below
+        "address=/youtube.com/0.0.0.0",
+        f"address=/instagram.com/{council.gateway}",  # the council's block-page server
+    ]
+    dns.start_dnsmasq(lab, council.gw, "dnsm-dns", council.gateway, world.AUTH_DNS, policies)
+    _start_blockpage(lab, council)
+    return council
+
+
+def bind_rpz(lab: Lab, net: Internet, index: int) -> Council:
+    """BIND 9 as the council resolver with a response-policy zone."""
+    council = build_council(lab, net, "rpz", index)
+    rpz = [
+        "facebook.com CNAME .", "*.facebook.com CNAME .",  # NXDOMAIN
+        "www.youtube.com A 0.0.0.0",  # a local answer: the sinkhole
+        "x.com CNAME *.",  # NODATA: the name exists, with no address
+    ]
+    dns.start_named(lab, council.gw, "rpz-dns", council.gateway, world.AUTH_DNS, rpz)
+    return council
 
 
 def firewall(lab: Lab, net: Internet, index: int) -> Council:
@@ -94,6 +125,30 @@ def squid_proxy(lab: Lab, net: Internet, index: int) -> Council:
         always_allowed=(world.COLLECTOR,),
     )
     squid.start(lab, council.gw, "squid", council.gateway, policy)
+    return council
+
+
+SQUIDGUARD_PAGE_SERVER = "Apache/2.4.62 (Debian)"
+
+
+def squidguard_proxy(lab: Lab, net: Internet, index: int) -> Council:
+    """Squid with squidGuard as its redirector, the council's block-page CGI on the gateway."""
+    council = build_council(lab, net, "sg", index)
+    dns.start_dnsmasq(lab, council.gw, "sg-dns", council.gateway, world.AUTH_DNS)
+    lab.iptables(council.gw, COLLECTOR_ONLY)
+    root = lab.workdir / "sg"  # squid's own directory: squid.start hands it to `proxy`
+    conf = squidguard.configure(
+        root / "squidguard", src="staff", lan=f"10.{index}.0.0/24",
+        dests={"socialnet": ["facebook.com", "instagram.com"]},
+        blockpage=f"http://{council.gateway}")
+    cgi = squidguard.install_cgi(lab.workdir / "sg-cgi-bin", proxy="proxy.westshire.lab",
+                                 proxymaster="itservicedesk@westshire.lab")
+    _start_blockpage(lab, council, cgi={squidguard.CGI_PATH: str(cgi)},
+                     server=SQUIDGUARD_PAGE_SERVER)
+    policy = squid.SquidPolicy(
+        lan=f"10.{index}.0.0/24", connect_denied=(), http_blockpage=(), auth_clients=(),
+        always_allowed=(world.COLLECTOR,), url_rewrite=squidguard.rewrite_program(conf))
+    squid.start(lab, council.gw, "sg", council.gateway, policy)
     return council
 
 

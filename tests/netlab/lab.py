@@ -16,6 +16,7 @@ from .topology import Lab, LabError
 # name -> (index: the council's 10.<index>.0.0/24 LAN and uplink /30, builder)
 COUNCILS: dict[str, int] = {
     "open": 1, "dnsf": 2, "fw": 3, "squid": 4, "e2g": 5, "tlsi": 6, "slow": 7, "bump": 8,
+    "sg": 9, "dnsm": 10, "rpz": 11,
 }
 
 
@@ -46,6 +47,8 @@ def build_world(lab: Lab, only: Iterable[str] | None = None) -> World:
         "open": councils.open_network, "dnsf": councils.dns_filter,
         "fw": councils.firewall, "squid": councils.squid_proxy,
         "e2g": councils.content_filter, "slow": councils.slow_path,
+        "sg": councils.squidguard_proxy, "dnsm": councils.dnsmasq_filter,
+        "rpz": councils.bind_rpz,
     }
     for name, index in COUNCILS.items():
         if name not in wanted:

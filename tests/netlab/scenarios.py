@@ -75,6 +75,11 @@ RUNS: tuple[Run, ...] = (
     Run(id="tlsi-untrusted", council="tlsi", store="public", urls=(U(GOV),)),
     Run(id="bump", council="bump", proxy="gateway:3128", store="council",
         urls=(U(GOV), U(FB), U(KHUB))),
+    Run(id="sg", council="sg", proxy="gateway:3128",
+        urls=(U(GOV), U(GOV, "http"), U(FB, "http"), U(FB), U(IG), U(KHUB))),
+    Run(id="dnsm", council="dnsm",
+        urls=(U(GOV), U(FB), U(YT), U(IG), U(IG, "http"), U(KHUB), U(NOWHERE))),
+    Run(id="rpz", council="rpz", urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB))),
     # Without a control vantage point: the catalogue's knowledge and the baselines decide.
     Run(id="open-alone", council="open", control=False,
         urls=(U(GOV), U(FB), U(KHUB), U(DOWN), U(NOWHERE))),
@@ -160,6 +165,32 @@ EXPECTATIONS: tuple[Expect, ...] = (
     *_accessible("bump", U(GOV), U(KHUB), interception=COUNCIL_CA),
     Expect(run="bump", url=U(FB), status="blocked", layer="http", method="http-blockpage",
            vendor="squid", interception=COUNCIL_CA),
+    # squidGuard as Squid's redirector: plain http is redirected (302) to the council's copy
+    # of squidGuard.cgi, whose URL names squidGuard and the target group; on CONNECT squid
+    # answers the tunnel request itself with that 302: the proxy refusing the tunnel.
+    *_accessible("sg", U(GOV), U(GOV, "http"), U(KHUB)),
+    Expect(run="sg", url=U(FB, "http"), status="blocked", layer="http",
+           method="http-blockpage", vendor="squidguard", category="socialnet"),
+    Expect(run="sg", url=U(FB), status="blocked", layer="http", method="proxy-denied",
+           vendor="squidguard", category="socialnet"),
+    Expect(run="sg", url=U(IG), status="blocked", layer="http", method="proxy-denied",
+           vendor="squidguard", category="socialnet"),
+    # dnsmasq `address=` lines: no address is NXDOMAIN, 0.0.0.0 and the council's own
+    # block-page server are sinkholes.
+    *_accessible("dnsm", U(GOV), U(KHUB)),
+    Expect(run="dnsm", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain"),
+    Expect(run="dnsm", url=U(YT), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="dnsm", url=U(IG), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="dnsm", url=U(IG, "http"), status="blocked", layer="dns",
+           method="dns-sinkhole"),
+    Expect(run="dnsm", url=U(NOWHERE), status="unreachable", control="unreachable"),
+    # BIND 9 response-policy zone: CNAME . (NXDOMAIN), a local A 0.0.0.0, CNAME *. (NODATA:
+    # the name exists but has no address, while the control resolves it).
+    *_accessible("rpz", U(GOV), U(KHUB)),
+    Expect(run="rpz", url=U(FB), status="blocked", layer="dns", method="dns-nxdomain"),
+    Expect(run="rpz", url=U(YT), status="blocked", layer="dns", method="dns-sinkhole"),
+    Expect(run="rpz", url=U(X), status="blocked", layer="dns", method="dns-no-answer",
+           control="accessible"),
     # No control: a known site's reset, bogon answer or DNS refusal is still a block; a bare
     # timeout, or any failure of a site the catalogue does not know, cannot be attributed.
     *_accessible("open-alone", U(GOV), U(FB), U(KHUB)),

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from . import world
+from .build import PYTHON
 from .lab import World
 
 GOV, FB, YT = "www.gov.uk", "www.facebook.com", "www.youtube.com"
@@ -53,6 +54,56 @@ def test_dns_filter_answers(lab_world: World) -> None:
     rc, out, _ = curl(lab_world, "dnsf", world.url("x.com", "http"))
     assert rc == 0 and title(out) == "Westshire Council - Site Blocked"
     assert curl(lab_world, "dnsf", world.url("x.com"))[0] == 60  # not the site's certificate
+
+
+# One query to the council's resolver, as the client machine: (rcode, A records).
+_QUERY = """import sys, dns.message, dns.query, dns.rcode
+r = dns.query.udp(dns.message.make_query(sys.argv[2], "A"), sys.argv[1], timeout=3)
+print(dns.rcode.to_text(r.rcode()), *[i.address for a in r.answer for i in a if a.rdtype == 1])
+"""
+
+
+def query(w: World, council: str, name: str) -> list[str]:
+    c = w.councils[council]
+    return w.lab.sh(c.clients[0], PYTHON, "-c", _QUERY, c.gateway, name).stdout.split()
+
+
+def test_dnsmasq_filter_answers(lab_world: World) -> None:
+    gw = lab_world.councils["dnsm"].gateway
+    assert query(lab_world, "dnsm", FB) == ["NXDOMAIN"]
+    assert query(lab_world, "dnsm", YT) == ["NOERROR", "0.0.0.0"]
+    assert query(lab_world, "dnsm", "www.instagram.com") == ["NOERROR", gw]
+    assert query(lab_world, "dnsm", GOV) == ["NOERROR", world.SITES[GOV]]
+    rc, out, _ = curl(lab_world, "dnsm", world.url("www.instagram.com", "http"))
+    assert rc == 0 and title(out) == "Westshire Council - Site Blocked"
+
+
+def test_bind_rpz_answers(lab_world: World) -> None:
+    assert query(lab_world, "rpz", FB) == ["NXDOMAIN"]
+    assert query(lab_world, "rpz", YT) == ["NOERROR", "0.0.0.0"]
+    assert query(lab_world, "rpz", "x.com") == ["NOERROR"]  # NODATA: no address at all
+    assert query(lab_world, "rpz", GOV) == ["NOERROR", world.SITES[GOV]]
+
+
+def test_squidguard_redirects(lab_world: World) -> None:
+    rc, out, _ = curl(lab_world, "sg", world.url(FB, "http"), proxy_port=3128)
+    location = re.search(r"^Location: (\S+)", out, re.M)
+    assert "302" in out.splitlines()[0] and location, out
+    assert "/cgi-bin/squidGuard.cgi?" in location.group(1)
+    assert "targetgroup=socialnet&url=http://www.facebook.com/" in location.group(1)
+    # squid 5 hands squidGuard `host:443` for CONNECT, and answers the tunnel with its 302.
+    rc, out, _ = curl(lab_world, "sg", world.url(FB), proxy_port=3128)
+    assert rc == 56 and "302" in out.splitlines()[0] and "url=www.facebook.com:443" in out
+    # The block page: the package's own CGI, run by the council's web server.
+    c = lab_world.councils["sg"]
+    proc = lab_world.lab.sh(c.clients[0], "curl", "-sS", "-i", "-m", "5", "-x",
+                            f"http://{c.gateway}:3128", location.group(1), check=False)
+    assert "403 Forbidden" in proc.stdout.splitlines()[0]
+    assert "The access to this site is blocked." in proc.stdout
+    assert "squidguard.org" in proc.stdout and "socialnet" in proc.stdout
+    rc, out, _ = curl(lab_world, "sg", world.url(GOV), proxy_port=3128)
+    assert rc == 0 and title(out) == world.TITLES[GOV]
+    assert curl(lab_world, "sg", world.url(GOV))[0] == 7  # only the proxy leads out
 
 
 def test_firewall_rules(lab_world: World) -> None:
@@ -118,7 +169,7 @@ def test_slow_path_is_slow_but_works(lab_world: World) -> None:
 
 
 @pytest.mark.parametrize("council", ["open", "dnsf", "fw", "squid", "e2g", "tlsi", "slow",
-                                     "bump"])
+                                     "bump", "sg", "dnsm", "rpz"])
 def test_no_path_out_of_the_lab(lab_world: World, council: str) -> None:
     """Every default route ends in the lab's Internet, which has none: nothing can leave."""
     c = lab_world.councils[council]

@@ -34,6 +34,7 @@ class SquidPolicy:
     auth_clients: tuple[str, ...]  # client addresses that must authenticate (407)
     always_allowed: tuple[str, ...]  # destination addresses any client may reach
     bump: bool = False  # ssl-bump every CONNECT with the council CA (TLS inspection)
+    url_rewrite: str = ""  # url_rewrite_program lines (a redirector such as squidGuard)
 
 
 def squid_conf(root: Path, address: str, policy: SquidPolicy) -> str:
@@ -48,7 +49,8 @@ def squid_conf(root: Path, address: str, policy: SquidPolicy) -> str:
         "visible_hostname proxy.westshire.lab\ncache_effective_user proxy\n"
         "dns_v4_first on\nforward_timeout 10 seconds\nconnect_timeout 5 seconds\n"
         "shutdown_lifetime 1 seconds\n"
-        f"auth_param basic program {HELPER} {root}/passwd\n"
+        + policy.url_rewrite
+        + f"auth_param basic program {HELPER} {root}/passwd\n"
         "auth_param basic realm Westshire Council Web Proxy\n"
         f"acl localnet src {policy.lan}\n"
         "acl SSL_ports port 443\nacl Safe_ports port 80 443 8080\nacl CONNECT method CONNECT\n"

@@ -3,12 +3,16 @@
 Run inside a namespace as a script: `python websrv.py SPEC.json`. The spec names the
 (address, port, tls) listeners, the certificate, and per-host pages. A host not in the spec
 gets the `default` page, which is how a council's DNS block-page server answers every name.
+`cgi` maps paths to CGI scripts run as a web server would (a filter's own block-page CGI:
+QUERY_STRING in, `Status:` and headers out, the script's directory as its working one).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +35,9 @@ class Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         site = self.spec["sites"].get(host) or self.spec["default"]
         path = self.path.split("?")[0]
+        if path in self.spec.get("cgi", {}):
+            self.run_cgi(self.spec["cgi"][path])
+            return
         if site.get("redirect") and path == "/":
             self.send_response(302)
             self.send_header("Location", site["redirect"])
@@ -48,6 +55,35 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802
         self.do_GET()
+
+    def version_string(self) -> str:
+        return f"{self.server_version} {self.sys_version}".strip()
+
+    def run_cgi(self, script: str) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
+               "REQUEST_METHOD": self.command, "SCRIPT_NAME": self.path.split("?")[0],
+               "QUERY_STRING": self.path.partition("?")[2],
+               "SERVER_SOFTWARE": self.version_string(),
+               "REMOTE_ADDR": self.client_address[0], "DOCUMENT_ROOT": os.path.dirname(script),
+               "HTTP_HOST": self.headers.get("Host", "")}
+        if self.headers.get("Accept-Language"):
+            env["HTTP_ACCEPT_LANGUAGE"] = self.headers["Accept-Language"]
+        out = subprocess.run([script], env=env, cwd=os.path.dirname(script), timeout=10,
+                             capture_output=True, check=False).stdout
+        head, _, body = out.replace(b"\r\n", b"\n").partition(b"\n\n")
+        headers = [line.decode("latin-1").split(":", 1) for line in head.splitlines()]
+        fields = {name.strip().lower(): value.strip() for name, value in headers}
+        status = int(fields.pop("status", "200").split()[0])
+        if "location" in fields and status == 200:
+            status = 302
+        self.send_response(status)
+        for name, value in headers:
+            if name.strip().lower() != "status":
+                self.send_header(name.strip(), value.strip())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -70,6 +106,8 @@ class TLSServer(ThreadingHTTPServer):
 
 def serve(spec: dict[str, Any]) -> None:
     Handler.spec = spec
+    if "server" in spec:  # the block-page server's own banner, e.g. Apache's
+        Handler.server_version, Handler.sys_version = spec["server"], ""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(spec["cert"], spec["key"])
     threads = []
