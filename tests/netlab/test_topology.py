@@ -16,13 +16,15 @@ from .topology import NETNS_ETC, Lab, LabError
 def test_close_removes_namespaces_and_every_process() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="netlab-topo-"))
     lab = Lab(prefix=f"nlt{os.getpid()}", workdir=workdir)
+    sleeper = f"sleep 3{os.getpid()}"
     try:
         a, b = lab.ns("a"), lab.ns("b")
         lab.link(a, "x0", "198.51.100.1/30", b, "x1", "198.51.100.2/30")
         lab.resolv_conf(a, "198.51.100.2")
         lab.sh(a, "ping", "-c", "1", "-W", "2", "198.51.100.2")
         # A daemon that leaves a child in its own new session: only `ip netns pids` finds it.
-        lab.spawn(a, "forker", ["sh", "-c", "setsid sleep 300 & sleep 300"])
+        # The duration names this run: a parallel session's forker must not look like ours.
+        lab.spawn(a, "forker", ["sh", "-c", f"setsid {sleeper} & {sleeper}"])
         lab.sh(a, "sleep", "0.3")
         assert run_pids(a)
     finally:
@@ -30,7 +32,7 @@ def test_close_removes_namespaces_and_every_process() -> None:
         shutil.rmtree(workdir)
     assert lab.leftovers() == []
     assert not (NETNS_ETC / a).exists()
-    assert subprocess.run(["pgrep", "-f", "setsid sleep 300"], capture_output=True,
+    assert subprocess.run(["pgrep", "-f", f"setsid {sleeper} &"], capture_output=True,
                           check=False).stdout.strip() == b""
     lab.close()  # idempotent
 
