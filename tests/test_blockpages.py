@@ -78,6 +78,9 @@ SAMPLES: list[tuple[str, str, str | None, PageKind, str | None]] = [
     ("squid5-err-read-error.http", "http", "squid", N, None),
     ("squidguard-redirect.http", "http", "squidguard", B, "socialnet"),
     ("squidguard-simple-cgi.http", "http", "squidguard", B, "socialnet"),
+    # The package's full squidGuard.cgi, run with perl: it prints the client's address, name
+    # and user, which must never become the category.
+    ("squidguard-cgi-full.http", "http", "squidguard", B, "socialnet"),
     ("e2guardian5-template.http", "http", "e2guardian", B, "Social Networking"),
     ("e2guardian5-template-user-ip.http", "http", "e2guardian", B, "Social Networking"),
     ("e2guardian5-reportinglevel0.http", "http", "e2guardian", B, None),
