@@ -80,6 +80,8 @@ RUNS: tuple[Run, ...] = (
     Run(id="dnsm", council="dnsm",
         urls=(U(GOV), U(FB), U(YT), U(IG), U(IG, "http"), U(KHUB), U(NOWHERE))),
     Run(id="rpz", council="rpz", urls=(U(GOV), U(FB), U(YT), U(X), U(KHUB))),
+    # The whole packaged catalogue (no URLs given), on the open network.
+    Run(id="open-catalogue", council="open"),
     # Without a control vantage point: the catalogue's knowledge and the baselines decide.
     Run(id="open-alone", council="open", control=False,
         urls=(U(GOV), U(FB), U(KHUB), U(DOWN), U(NOWHERE))),

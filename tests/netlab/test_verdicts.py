@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from access_probe.catalogue import packaged_catalogue
+
 from .runner import Outcome
 from .scenarios import ANY, EXPECTATIONS, PRIVATE_WORDS, RUNS, Expect, Run
 
@@ -36,7 +38,25 @@ def test_output_is_one_contract_document(outcomes: dict[str, Outcome], run: Run)
     outcome = outcomes[run.id]
     assert outcome.returncode == 0, outcome.describe()
     assert outcome.doc is not None and outcome.doc["schema"] == "access-probe/check/1"
-    assert sorted(r["url"] for r in outcome.doc["results"]) == sorted(outcome.run.urls)
+    expected = outcome.run.urls or [e.url for _, e in packaged_catalogue().endpoints()]
+    assert sorted(r["url"] for r in outcome.doc["results"]) == sorted(expected)
+
+
+def test_whole_catalogue_on_an_open_network(outcomes: dict[str, Outcome]) -> None:
+    """Every catalogue endpoint, through a network that filters nothing: what the lab's
+    Internet serves is accessible, what it does not have fails from outside too. Not one
+    false block, and no offline."""
+    outcome = outcomes["open-catalogue"]
+    assert outcome.doc is not None, outcome.describe()
+    results = outcome.doc["results"]
+    by_status: dict[str, list[str]] = {}
+    for result in results:
+        by_status.setdefault(result["status"], []).append(result["target"])
+    assert set(by_status) <= {"accessible", "unreachable"}, json.dumps(by_status, indent=1)
+    assert len(by_status.get("accessible", [])) >= 5  # the sites the lab serves
+    for result in results:
+        if result["status"] == "unreachable":
+            assert (result.get("control") or {}).get("status") == "unreachable", result
 
 
 @pytest.mark.parametrize("run", RUNS, ids=lambda r: r.id)
