@@ -11,6 +11,7 @@ Nothing here talks to anything but loopback.
     SilentServer()                         accepts, reads, never answers
     BlackholeServer()                      a full accept queue: SYNs dropped, connect times out
     WebServer(routes, cert=...)            HTTP or HTTPS with configurable `Page`s per path
+    serving(Handler)                       plain HTTP with a request handler of the test's own
     ProxyServer(policy=..., hosts=...)     explicit HTTP proxy: CONNECT allowed/denied (Squid
                                            403 page)/auth required (407); plain GET forwarding
 
@@ -515,6 +516,24 @@ def _send_page(handler: BaseHTTPRequestHandler, page: Page) -> None:
     handler.end_headers()
     with contextlib.suppress(OSError):
         handler.wfile.write(page.body)
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A plain-HTTP server on 127.0.0.1 with a handler of the test's own (for pages that
+    depend on the request, such as a block page printing the client's address); yields the
+    port and always stops."""
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": _POLL},
+                              daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 # --- explicit proxy -----------------------------------------------------------------------

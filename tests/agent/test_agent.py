@@ -20,6 +20,7 @@ from access_probe.schema import CheckDocument, Status
 from access_probe.spool import Spool
 from access_probe.submit import Submitter
 
+from .conftest import finish
 from .docs import T0, document
 from .stub_collector import TOKEN, StubCollector
 
@@ -156,11 +157,6 @@ def test_sigterm_stops_the_schedule_loop_cleanly(tmp_path: Path,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
+        stderr = finish(proc)
     assert "agent stopped" in stderr
     assert "Traceback" not in stderr

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from access_probe.collector.store.records import TokenRecord
 from access_probe.schema import CheckDocument, Context, Result, Status, utc_now
 from access_probe.spool import Spool
 from access_probe.submit import Submitter, flush
+from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "E07000223"
@@ -112,15 +113,8 @@ class Site(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Site) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def write_config(tmp_path: Path, site: str, collector: RealCollector) -> Path:

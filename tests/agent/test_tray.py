@@ -20,6 +20,7 @@ from access_probe.schema import Status
 from access_probe.tray import Light, icon_image, light_for
 from tests.servers import Page, WebServer
 
+from .conftest import finish
 from .docs import document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,12 +115,7 @@ def test_tray_icon_appears_and_sigterm_exits(tmp_path: Path, xserver: str, site:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
+        stderr = finish(proc)
     assert "Traceback" not in stderr, stderr
     assert "access-probe: All services reachable" not in _windows(xserver)
     assert (tmp_path / "data" / "history").is_dir()
