@@ -16,9 +16,9 @@ SYMBOL = {
     Status.ACCESSIBLE: "ok",
     Status.BLOCKED: "BLOCKED",
     Status.RESTRICTED: "RESTRICTED",
-    Status.UNREACHABLE: "down",
+    Status.UNREACHABLE: "site down",
     Status.OFFLINE: "offline",
-    Status.INCONCLUSIVE: "?",
+    Status.INCONCLUSIVE: "can't tell",
 }
 COLOUR = {
     Status.ACCESSIBLE: "\033[32m",
@@ -84,6 +84,11 @@ def table(doc: CheckDocument, *, colour: bool = False) -> str:
         lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), status_cell,
                                 row[3].ljust(widths[3]), row[4]]).rstrip())
     lines.append("")
+    reasons = [f"  {r.target}: {r.evidence.reason}" for r in sorted(doc.results,
+                                                                      key=lambda r: r.target)
+               if r.status is not Status.ACCESSIBLE and r.evidence and r.evidence.reason]
+    if reasons:
+        lines += ["Why:", *reasons, ""]
     lines.append(summary(doc))
     return "\n".join(lines) + "\n"
 
