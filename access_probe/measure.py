@@ -181,6 +181,7 @@ def _without_credentials(proxy_url: str | None) -> str | None:
 
 
 def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:
+    first = origin
     for _hop in range(rec.limits.max_redirects + 1):
         path = _path(rec, url, origin)
         if path.address is not None:
@@ -193,10 +194,26 @@ def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:
             origin = _Origin.of(obs.location)
         except ValueError:
             return  # a redirect to something that is not http(s): recorded, not followed
+        if rec.guard is None and _into_private(rec, first, origin, obs.location):
+            return  # recorded (the Location is evidence), not followed; with a guard (the
+            # collector), the guard refuses it and the answer says so
         url = obs.location
         if rec.ctx.expired():
             return
     rec.http[-1] = replace(rec.http[-1], failure=Failure.TOO_MANY_REDIRECTS)
+
+
+def _into_private(rec: _Recorder, first: _Origin, origin: _Origin, url: str) -> bool:
+    """A redirect from a public site straight to a private address (a filter's internal
+    block page, a portal): the agent is a guest on the network and does not connect to
+    internal addresses it was not told to. Names that resolve privately stop at DNS anyway."""
+    if rec.env.proxy_for(url).proxy is not None:
+        return False
+    return _private_literal(rec, origin.host) and not _private_literal(rec, first.host)
+
+
+def _private_literal(rec: _Recorder, host: str) -> bool:
+    return parse_address(host) is not None and not _usable(host, rec)
 
 
 def _path(rec: _Recorder, url: str, origin: _Origin) -> _Path:

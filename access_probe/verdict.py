@@ -17,7 +17,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
+from .addresses import is_bogon
 from .blockpages import Match, PageKind
 from .model import Control, Failure, HTTPObservation, Measurement, Route, Trust
 from .schema import Blocking, Evidence, Interception, Layer, Method, Status
@@ -221,12 +223,19 @@ def _http_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
         return _compare(ev, ctl, "http", Layer.HTTP, method, why,
                         known and last.failure in RESETS)
     if last.status in REDIRECTS and last.location:
-        return _broken_chain(m, last, ctl, known, ev)
+        return _broken_chain(m, last, pages, ctl, known, ev)
     return _status_verdict(last, pages, ctl, known, ev)
 
 
-def _broken_chain(m: Measurement, last: HTTPObservation, ctl: Control | None, known: bool,
-                  ev: Evidence) -> Verdict:
+def _into_private(m: Measurement, location: str) -> bool:
+    """A redirect from a public name to a private address literal: no public site sends
+    visitors to 10.x or 192.168.x; the network's own filter or portal does."""
+    host = urlsplit(location).hostname or ""
+    return is_bogon(host) and not is_bogon(m.hostname)
+
+
+def _broken_chain(m: Measurement, last: HTTPObservation, pages: Pages, ctl: Control | None,
+                  known: bool, ev: Evidence) -> Verdict:
     """The chain stopped at a redirect: the next host failed (twitter.com -> a blocked
     x.com). Judge the steps taken after the redirect as a measurement of their own."""
     tail = replace(m, dns=tuple(d for d in m.dns if d.t0 >= last.t),
@@ -236,6 +245,11 @@ def _broken_chain(m: Measurement, last: HTTPObservation, ctl: Control | None, kn
         verdict = step(tail, ctl, Pages(), known, ev)
         if verdict is not None:
             return verdict
+    if last.location and _into_private(m, last.location):
+        vendor, category = _vendor(pages.hops[-1] if pages.hops else PageFacts())
+        return _blocked(ev, Layer.HTTP, Method.HTTP_BLOCKPAGE, vendor, category,
+                        "The site was redirected to a page inside this network "
+                        "(a filter's block page).")
     return _verdict(Status.INCONCLUSIVE, ev,
                     "The site redirected elsewhere, and the measurement ran out of time there.")
 

@@ -219,6 +219,10 @@ SCENARIOS: dict[str, tuple[Builder, Expect]] = {
         Expect(status=B, layer=Layer.HTTP, method=Method.HTTP_BLOCKPAGE)),
     "redirect-to-a-blocked-host": (redirect_to_blocked_world,
                                    Expect(status=B, layer=Layer.DNS, method=Method.DNS_NXDOMAIN)),
+    "redirect-into-the-network": (page_world(Page.redirect("http://10.20.30.40/blocked"),
+                                             scheme="http"),
+                                  Expect(status=B, layer=Layer.HTTP,
+                                         method=Method.HTTP_BLOCKPAGE)),
     "proxy-denied": (proxy_world(Decision.DENY), Expect(status=B, layer=Layer.HTTP,
                                                          method=Method.PROXY_DENIED,
                                                          vendor="squid")),
@@ -275,6 +279,17 @@ def test_interception_is_reported_and_content_arrives(world_stack: contextlib.Ex
     v = judge(inspected_world(world_stack, cas))
     assert v.status is Status.ACCESSIBLE, v
     assert v.interception is not None and "inspection" in v.interception.issuer.lower()
+
+
+def test_a_redirect_into_the_network_is_not_followed(world_stack: contextlib.ExitStack,
+                                                     cas: CertAuthorities) -> None:
+    """The agent never connects to the private address a redirect names (the test network
+    guard would also fail the test if it tried)."""
+    world = page_world(Page.redirect("http://10.20.30.40/blocked"), scheme="http")(
+        world_stack, cas)
+    m = measure(world.url, env=world.env, limits=FAST)
+    assert [h.status for h in m.http] == [302]
+    assert all(t.address != "10.20.30.40" for t in m.tcp)
 
 
 def test_no_control_bare_timeout_is_inconclusive(world_stack: contextlib.ExitStack,

@@ -5,6 +5,7 @@ verdict.decide() is pure, so each row is a hand-built Measurement + Control + pa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -434,3 +435,17 @@ def test_redirect_to_a_blocked_host_is_judged_there() -> None:
     expect(verdict(m2, CTL_OK), Status.BLOCKED, Layer.TCP, Method.TCP_RESET)
     stopped = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
     expect(verdict(stopped, CTL_OK), Status.INCONCLUSIVE)
+
+
+def test_redirect_into_the_network_is_a_block_page() -> None:
+    """A public site never sends visitors to 10.x: the network's filter does, and the agent
+    does not follow it there (an internal address it was not told to probe)."""
+    redirect = HTTPObservation(url="http://www.example.com/", t0=0.05, t=0.1, status=302,
+                               location="http://10.20.30.40/blocked.html?cat=social",
+                               headers={"location": "http://10.20.30.40/blocked.html"})
+    m = meas(scheme="http", tcp_obs=[tcp()], http_obs=[redirect])
+    expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.HTTP, Method.HTTP_BLOCKPAGE)
+    expect(verdict(m, None), Status.BLOCKED, Layer.HTTP, Method.HTTP_BLOCKPAGE)
+    public = replace(redirect, location="http://203.0.113.9/moved")
+    expect(verdict(meas(scheme="http", tcp_obs=[tcp()], http_obs=[public]), CTL_OK),
+           Status.INCONCLUSIVE)
