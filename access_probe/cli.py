@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import AccessProbeError, ServiceError
+from .errors import AccessProbeError, ServiceError, UsageError
 
 if TYPE_CHECKING:
     from .config import Config
@@ -36,8 +36,6 @@ def load_effective_config(config_file: str | None, targets: str | None = None) -
     if targets:
         path = Path(targets)
         if not path.is_file():
-            from .errors import UsageError
-
             raise UsageError(f"--targets: {targets}: no such file")
         config = replace(config, targets=path)
     return config

@@ -137,21 +137,23 @@ def _dns_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
     if m.route is Route.PROXY or not m.dns:
         return None
     used = m.dns[0]  # the lookup whose answer the connection used
-    if used.failure is None and pages.dns_answer and not (
-            ctl is not None and set(used.addresses) <= set(ctl.dns_addresses)):
+    same_outside = ctl is not None and bool(used.addresses) and set(used.addresses) <= set(
+        ctl.dns_addresses)  # the control got this answer too: the site really publishes it
+    if used.failure is None and pages.dns_answer and not same_outside:
         vendor, category = _vendor(PageFacts(matches=pages.dns_answer))
         if vendor is None:
             vendor, category = _vendor(_first_pages(pages))
         return _blocked(ev, Layer.DNS, Method.DNS_SINKHOLE, vendor, category,
                         "The network's DNS answered with a known blocking address.")
-    if used.failure is None and not _sinkholed(m, ctl):
+    sinkholed = _sinkholed(m, ctl)
+    if used.failure is None and not sinkholed:
         return None
     # A direct query's rcode is more precise than getaddrinfo's error for the same lookup.
     precise = [d.failure for d in m.dns if d.failure is not None and d.rcode is not None]
     failure = (precise[0] if used.failure and precise else used.failure) or Failure.DNS_BOGON
-    if failure is Failure.DNS_BOGON or _sinkholed(m, ctl):
-        if ctl is not None and used.addresses and set(used.addresses) <= set(ctl.dns_addresses):
-            return None  # the same answer from outside: the site really publishes it
+    if failure is Failure.DNS_BOGON or sinkholed:
+        if same_outside:
+            return None
         if ctl is not None or known or _null_route(used.addresses):
             vendor, category = _vendor(_first_pages(pages))
             return _blocked(ev, Layer.DNS, Method.DNS_SINKHOLE, vendor, category,
