@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import CatalogueError
-from .yamlload import YAMLDocument, join, load_yaml, parse_yaml
+from access_probe.errors import CatalogueError
+from access_probe.yamlload import YAMLDocument, join, load_yaml, parse_yaml
 
 __all__ = [
     "Catalogue", "Category", "Endpoint", "Role", "Service", "http_url_problem",

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .errors import AccessProbeError, ServiceError, UsageError
+from access_probe import __version__
+from access_probe.errors import AccessProbeError, ServiceError, UsageError
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .schema import CheckDocument
+    from access_probe.config import Config
+    from access_probe.schema import CheckDocument
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -30,7 +30,7 @@ def load_effective_config(config_file: str | None, targets: str | None = None) -
     """The layered configuration (contract section 3), with --targets applied on top."""
     from dataclasses import replace
 
-    from .config import load_config
+    from access_probe.config import load_config
 
     config = load_config(Path(config_file) if config_file else None).config
     if targets:
@@ -42,8 +42,8 @@ def load_effective_config(config_file: str | None, targets: str | None = None) -
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import run_check
-    from .render import ProgressBar, table
+    from access_probe.engine.check import run_check
+    from access_probe.render import ProgressBar, table
 
     config = load_effective_config(args.config, args.targets)
     bar = ProgressBar(sys.stderr, "Checking") if not args.json else None
@@ -66,7 +66,7 @@ def _submit(doc: CheckDocument, config: Config) -> None:
     """Hand the results to the agent's spool (anonymised there) and try to deliver them."""
     import logging
 
-    from .agent import deliver
+    from access_probe.agent.runtime import deliver
 
     try:
         deliver(doc, config)
@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-submit", action="store_true", help="do not send results anywhere")
     check.set_defaults(handler=cmd_check)
 
-    from . import agent_commands
-    from .collector import commands as collector_commands
+    from access_probe.agent import commands as agent_commands
+    from access_probe.collector import commands as collector_commands
 
     agent_commands.register(sub)
     collector_commands.register(sub)

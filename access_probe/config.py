@@ -29,9 +29,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
-from .catalogue import http_url_problem
-from .errors import ConfigError
-from .yamlload import YAMLDocument, join, load_yaml
+from access_probe.catalogue import http_url_problem
+from access_probe.errors import ConfigError
+from access_probe.yamlload import YAMLDocument, join, load_yaml
 
 __all__ = [
     "DEFAULT", "CollectorConfig", "Config", "ControlConfig", "DNSConfig", "LoadedConfig",

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from .schema import CheckDocument, Result, Status
+from access_probe.schema import CheckDocument, Result, Status
 
 SYMBOL = {
     Status.ACCESSIBLE: "ok",

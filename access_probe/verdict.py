@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from .addresses import is_bogon
-from .blockpages import Match, PageKind
-from .model import Control, Failure, HTTPObservation, Measurement, Route, Trust
-from .schema import Blocking, Evidence, Interception, Layer, Method, Status
+from access_probe.engine.addresses import is_bogon
+from access_probe.engine.blockpages import Match, PageKind
+from access_probe.model import Control, Failure, HTTPObservation, Measurement, Route, Trust
+from access_probe.schema import Blocking, Evidence, Interception, Layer, Method, Status
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError
+from access_probe.errors import InputError
 
 __all__ = ["MAX_NODES", "YAMLDocument", "join", "load_yaml", "parse_yaml"]
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from access_probe import blockpages
+from access_probe.engine import blockpages
 from access_probe.model import HTTPObservation
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "blockpages"

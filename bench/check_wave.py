@@ -14,9 +14,9 @@ import sys
 import time
 from dataclasses import replace
 
-from access_probe.check import Target, _measure_all
 from access_probe.config import Config, ProbeConfig
-from access_probe.measure import Limits
+from access_probe.engine.check import Target, _measure_all
+from access_probe.engine.measure import Limits
 from tests.servers import Answer, BlackholeServer, DNSServer, lab_env
 
 STEP = 0.5

@@ -51,7 +51,7 @@ import dns.rdatatype
 import dns.rrset
 import trustme
 
-from access_probe.netenv import NetEnv, ProxyMode
+from access_probe.engine.netenv import NetEnv, ProxyMode
 
 LOOPBACK = "127.0.0.1"
 _POLL = 0.05  # seconds between checks of a stop flag

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from access_probe import blockpages
-from access_probe.blockpages import (
+from access_probe.engine import blockpages
+from access_probe.engine.blockpages import (
     Confidence,
     FingerprintError,
     Match,
@@ -29,10 +29,10 @@ from access_probe.blockpages import (
     match_dns_answer,
     match_page,
 )
+from access_probe.engine.probe import http as http_probe
+from access_probe.engine.probe import proxy as proxy_probe
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import HTTPObservation, ProxyObservation
-from access_probe.probe import http as http_probe
-from access_probe.probe import proxy as proxy_probe
-from access_probe.probe.base import ProbeContext
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blockpages"
 USER, ADDRESS = "jsmith", "10.1.2.3"

@@ -7,8 +7,8 @@ import socket
 from dataclasses import replace
 
 from access_probe.catalogue import parse_catalogue
-from access_probe.check import plan_targets, run_check
 from access_probe.config import Config, ProbeConfig
+from access_probe.engine.check import plan_targets, run_check
 from access_probe.schema import Layer, Method, Status
 from tests.servers import NXDOMAIN, Answer, DNSServer, Page, WebServer, lab_env
 

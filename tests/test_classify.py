@@ -15,7 +15,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from access_probe.classify import Operation, classify
+from access_probe.engine.classify import Operation, classify
 from access_probe.model import Failure
 
 Op = Operation

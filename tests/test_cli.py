@@ -36,7 +36,7 @@ def test_version_and_help_import_no_network_stack() -> None:
             except SystemExit:
                 pass
         heavy = [m for m in ("requests", "dns.resolver", "urllib3", "fastapi", "sqlalchemy",
-                             "pystray", "access_probe.measure") if m in sys.modules]
+                             "pystray", "access_probe.engine.measure") if m in sys.modules]
         print("HEAVY", heavy, file=sys.stderr)
     """)
     proc = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,

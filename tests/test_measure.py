@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from access_probe.measure import Limits, measure, timings_ms
+from access_probe.engine.measure import Limits, measure, timings_ms
+from access_probe.engine.netenv import NetEnv
+from access_probe.engine.probe import dns
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Engine, Failure, Route, Trust
-from access_probe.netenv import NetEnv
-from access_probe.probe import dns
-from access_probe.probe.base import ProbeContext
 from tests.servers import (
     NO_REPLY,
     NXDOMAIN,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from access_probe.config import Config
-from access_probe.measure import Limits, measure
+from access_probe.engine.measure import Limits, measure
+from access_probe.engine.netenv import NetEnv
 from access_probe.model import Engine, Route
-from access_probe.netenv import NetEnv
 from tests.servers import BlackholeServer, Decision, Page, ProxyServer, WebServer
 
 FAST = Limits(timeout=1.0, max_body=4096, max_redirects=2)

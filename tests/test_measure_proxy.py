@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from access_probe.measure import Limits, measure, timings_ms
+from access_probe.engine.measure import Limits, measure, timings_ms
 from access_probe.model import Failure, Route, Trust
 from tests.servers import CertAuthorities, Decision, Page, ProxyServer, WebServer, lab_env
 

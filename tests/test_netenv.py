@@ -9,7 +9,7 @@ import pytest
 
 from access_probe import USER_AGENT
 from access_probe.config import Config, DNSConfig, TLSConfig
-from access_probe.netenv import NetEnv, ProxyChoice, ProxyMode, bypasses
+from access_probe.engine.netenv import NetEnv, ProxyChoice, ProxyMode, bypasses
 from tests.servers import CertAuthorities, Page, WebServer
 
 PAC = b"""

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from access_probe.addresses import is_bogon, is_globally_routable
+from access_probe.engine.addresses import is_bogon, is_globally_routable
+from access_probe.engine.probe import dns
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import DNSObservation, Engine, Failure
-from access_probe.probe import dns
-from access_probe.probe.base import ProbeContext
 from tests.servers import NO_REPLY, NXDOMAIN, REFUSED, SERVFAIL, Answer, DNSServer
 
 ZONE = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from access_probe.engine.netenv import NetEnv
+from access_probe.engine.probe import http
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure
-from access_probe.netenv import NetEnv
-from access_probe.probe import http
-from access_probe.probe.base import ProbeContext
 from tests.servers import CertAuthorities, Page, ResetServer, SilentServer, WebServer
 
 CTX = ProbeContext(timeout=1.0, max_body=1000, user_agent="probe-test/1")

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
+from access_probe.engine.probe import proxy, tcp
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, ProxyObservation
-from access_probe.probe import proxy, tcp
-from access_probe.probe.base import ProbeContext
 from tests.servers import Decision, Page, ProxyServer, SilentServer, WebServer
 
 CTX = ProbeContext(timeout=1.0, max_body=4096, user_agent="probe-test/1")

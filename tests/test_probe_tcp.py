@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
+from access_probe.engine.probe import tcp
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure
-from access_probe.probe import tcp
-from access_probe.probe.base import ProbeContext
 from tests.servers import BlackholeServer, SilentServer
 
 

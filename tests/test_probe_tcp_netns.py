@@ -17,8 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import sys
-from access_probe.probe import tcp
-from access_probe.probe.base import ProbeContext
+from access_probe.engine.probe import tcp
+from access_probe.engine.probe.base import ProbeContext
 for address in sys.argv[1:]:
     obs, sock = tcp.connect(address, 443, ProbeContext(timeout=0.5))
     print(address, obs.failure)

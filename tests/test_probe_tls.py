@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
+from access_probe.engine.netenv import NetEnv
+from access_probe.engine.probe import tcp, tls
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, TLSObservation, Trust
-from access_probe.netenv import NetEnv
-from access_probe.probe import tcp, tls
-from access_probe.probe.base import ProbeContext
 from tests.servers import CertAuthorities, Page, ResetServer, SilentServer, WebServer
 
 CTX = ProbeContext(timeout=1.0)

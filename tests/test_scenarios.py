@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from access_probe.check import page_facts
-from access_probe.control import control_from_json, summarise
-from access_probe.measure import Limits, measure
+from access_probe.engine.check import page_facts
+from access_probe.engine.control import control_from_json, summarise
+from access_probe.engine.measure import Limits, measure
+from access_probe.engine.netenv import NetEnv
 from access_probe.model import Control
-from access_probe.netenv import NetEnv
 from access_probe.schema import Layer, Method, Status
 from access_probe.verdict import Verdict, decide
 from tests.servers import (

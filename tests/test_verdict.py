@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from access_probe.blockpages import Confidence, Match, PageKind
+from access_probe.engine.blockpages import Confidence, Match, PageKind
 from access_probe.model import (
     Control,
     ControlHTTP,

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from access_probe import netenv
 from access_probe.config import Config
-from access_probe.netenv import NetEnv, ProxyMode, discover_wpad, wpad_candidates
+from access_probe.engine import netenv
+from access_probe.engine.netenv import NetEnv, ProxyMode, discover_wpad, wpad_candidates
 from tests.servers import Page, WebServer
 
 PAC = (b'function FindProxyForURL(url, host) {'

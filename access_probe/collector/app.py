@@ -25,21 +25,21 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from .. import __version__
-from ..catalogue import load_catalogue
-from ..config import load_config
-from ..measure import Limits
-from ..netenv import NetEnv
-from . import councils
-from .api import aggregate, control, pages, submissions
-from .api.deps import InvalidInput, error_summary
-from .control import ControlService, TTLCache
-from .metrics import Metrics
-from .models_in import CheckIn, ControlRequest
-from .ratelimit import RateLimiter
-from .settings import ENV_VAR, Settings
-from .state import Collector
-from .store import migrate, repo
+from access_probe import __version__
+from access_probe.catalogue import load_catalogue
+from access_probe.collector import councils
+from access_probe.collector.api import aggregate, control, pages, submissions
+from access_probe.collector.api.deps import InvalidInput, error_summary
+from access_probe.collector.control import ControlService, TTLCache
+from access_probe.collector.metrics import Metrics
+from access_probe.collector.models_in import CheckIn, ControlRequest
+from access_probe.collector.ratelimit import RateLimiter
+from access_probe.collector.settings import ENV_VAR, Settings
+from access_probe.collector.state import Collector
+from access_probe.collector.store import migrate, repo
+from access_probe.config import load_config
+from access_probe.engine.measure import Limits
+from access_probe.engine.netenv import NetEnv
 
 
 class SchemaNotCurrent(RuntimeError):

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ServiceError, UsageError
+from access_probe.errors import ServiceError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from .councils import Councils
+    from access_probe.collector.councils import Councils
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
 
@@ -95,7 +95,7 @@ def _token_parsers(sub: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .settings import ENV_VAR, Settings, parse_networks
+    from access_probe.collector.settings import ENV_VAR, Settings, parse_networks
 
     if args.workers < 1 or not 0 < args.port < 65536:
         raise UsageError("--workers must be at least 1 and --port between 1 and 65535")
@@ -110,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False,
                                "proxy_headers": False, "server_header": False}
     if args.workers == 1:
-        from .app import create_app
+        from access_probe.collector.app import create_app
 
         uvicorn.run(create_app(settings), **options)
     else:
@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from .store import migrate, repo
+    from access_probe.collector.store import migrate, repo
 
     engine = repo.make_engine(_db_url(args.db))
     try:
@@ -134,10 +134,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from ..schema import utc_now
-    from . import councils, tokens
-    from .store import repo
-    from .store.records import TokenRecord
+    from access_probe.collector import councils, tokens
+    from access_probe.collector.store import repo
+    from access_probe.collector.store.records import TokenRecord
+    from access_probe.schema import utc_now
 
     org, label = (None, "administrator") if args.admin else _org(args.org, args.unlisted,
                                                                   councils.load())
@@ -155,8 +155,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from ..schema import utc_now
-    from .store import repo
+    from access_probe.collector.store import repo
+    from access_probe.schema import utc_now
 
     token_id = args.token[3:11] if args.token.startswith("ap_") else args.token
     engine = _ready_engine(_db_url(args.db))
@@ -171,8 +171,8 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    from ..schema import iso
-    from .store import repo
+    from access_probe.collector.store import repo
+    from access_probe.schema import iso
 
     engine = _ready_engine(_db_url(args.db))
     try:
@@ -192,7 +192,7 @@ def _out(line: str) -> None:
 
 
 def _db_url(given: str | None) -> str:
-    from .settings import Settings, default_db_url
+    from access_probe.collector.settings import Settings, default_db_url
 
     url = given or default_db_url()
     Settings(db_url=url)  # validates the URL, naming the option on error
@@ -227,7 +227,7 @@ def _redacted(url: str) -> str:
 
 def _ready_engine(url: str) -> Engine:
     """An engine on a current schema: SQLite is migrated here, PostgreSQL must be already."""
-    from .store import migrate, repo
+    from access_probe.collector.store import migrate, repo
 
     engine = repo.make_engine(url)
     if migrate.is_current(engine):

@@ -26,13 +26,13 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..addresses import parse_address
-from ..catalogue import Catalogue
-from ..control import summarise
-from ..measure import Limits, measure
-from ..model import Measurement
-from ..netenv import NetEnv
-from .settings import Network
+from access_probe.catalogue import Catalogue
+from access_probe.collector.settings import Network
+from access_probe.engine.addresses import parse_address
+from access_probe.engine.control import summarise
+from access_probe.engine.measure import Limits, measure
+from access_probe.engine.netenv import NetEnv
+from access_probe.model import Measurement
 
 Answer = dict[str, Any]
 

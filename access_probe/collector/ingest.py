@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from .councils import Councils
-from .models_in import CheckIn, ResultIn
-from .store.records import StoredResult
+from access_probe.collector.councils import Councils
+from access_probe.collector.models_in import CheckIn, ResultIn
+from access_probe.collector.store.records import StoredResult
 
 
 def stored_results(doc: CheckIn, *, org: str, councils: Councils,

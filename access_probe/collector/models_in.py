@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ..schema import Layer, Status
+from access_probe.schema import Layer, Status
 
 MAX_RESULTS = 5000
 MAX_CONTROL_URLS = 100

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from access_probe.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
-from .control import ControlService
-from .councils import Councils
-from .metrics import Metrics
-from .ratelimit import RateLimiter
-from .settings import Settings
+from access_probe.collector.control import ControlService
+from access_probe.collector.councils import Councils
+from access_probe.collector.metrics import Metrics
+from access_probe.collector.ratelimit import RateLimiter
+from access_probe.collector.settings import Settings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..schema import CheckDocument
-from .explain import Explanation, Standing, explain
-from .html import blocked_chart_svg, render_html
-from .tabular import render_csv, render_json
-from .unblock import unblock_request
+from access_probe.report.explain import Explanation, Standing, explain
+from access_probe.report.html import blocked_chart_svg, render_html
+from access_probe.report.tabular import render_csv, render_json
+from access_probe.report.unblock import unblock_request
+from access_probe.schema import CheckDocument
 
 __all__ = [
     "Explanation", "ReportFiles", "Standing", "blocked_chart_svg", "explain", "render_csv",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from ..schema import Method, Result, Status
+from access_probe.schema import Method, Result, Status
 
 __all__ = ["Explanation", "Standing", "explain", "standing", "vendor_name"]
 

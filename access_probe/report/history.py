@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..schema import CheckDocument
+from access_probe.schema import CheckDocument
 
 __all__ = ["History"]
 

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from string import Template
 
-from .. import __version__
-from ..schema import CheckDocument, Result, Status
-from .explain import Standing, explain, standing, worst
-from .unblock import unblock_request
+from access_probe import __version__
+from access_probe.report.explain import Standing, explain, standing, worst
+from access_probe.report.unblock import unblock_request
+from access_probe.schema import CheckDocument, Result, Status
 
 __all__ = ["blocked_chart_svg", "render_html", "service_rows"]
 

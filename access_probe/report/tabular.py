@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from ..schema import CheckDocument, iso
+from access_probe.schema import CheckDocument, iso
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_json"]
 

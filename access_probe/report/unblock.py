@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from ..schema import CheckDocument, Result, Status
-from .explain import vendor_name
+from access_probe.report.explain import vendor_name
+from access_probe.schema import CheckDocument, Result, Status
 
 __all__ = ["unblock_request"]
 

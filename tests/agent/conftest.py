@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from access_probe.spool import Spool
+from access_probe.agent.spool import Spool
 
 from .stub_collector import StubCollector
 

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from access_probe.agent import Agent, Plan, RunLock
+from access_probe.agent.runtime import Agent, Plan, RunLock
+from access_probe.agent.spool import Spool
+from access_probe.agent.submit import Submitter, flush
 from access_probe.report.history import History
 from access_probe.schema import CheckDocument, Context, Result, Status, parse_iso
-from access_probe.spool import Spool
-from access_probe.submit import Submitter, flush
 
 TOKEN = "test-token"
 PER_CYCLE = 3
@@ -106,7 +106,7 @@ def cmd_week(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     """The real schedule loop on the real clock until SIGTERM."""
-    from access_probe.agent import install_stop_signals
+    from access_probe.agent.runtime import install_stop_signals
     from access_probe.logsetup import setup_logging
     from access_probe.schema import utc_now
 

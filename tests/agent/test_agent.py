@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from access_probe.agent import Agent, Plan, RunLock, collapse_offline
+from access_probe.agent.runtime import Agent, Plan, RunLock, collapse_offline
+from access_probe.agent.spool import Spool
+from access_probe.agent.submit import Submitter
 from access_probe.report.history import History
 from access_probe.schema import CheckDocument, Status
-from access_probe.spool import Spool
-from access_probe.submit import Submitter
 
 from .conftest import finish
 from .docs import T0, document

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
-from access_probe.anonymise import anonymise, clean_text, clean_url
-from access_probe.blockpages import Confidence, Match, PageKind
+from access_probe.agent.anonymise import anonymise, clean_text, clean_url
+from access_probe.agent.spool import Spool
+from access_probe.agent.submit import Submitter, flush
 from access_probe.config import Config
-from access_probe.measure import Limits, measure, timings_ms
-from access_probe.netenv import NetEnv
+from access_probe.engine.blockpages import Confidence, Match, PageKind
+from access_probe.engine.measure import Limits, measure, timings_ms
+from access_probe.engine.netenv import NetEnv
 from access_probe.schema import (
     Blocking,
     CheckDocument,
@@ -33,8 +35,6 @@ from access_probe.schema import (
     Status,
     utc_now,
 )
-from access_probe.spool import Spool
-from access_probe.submit import Submitter, flush
 from access_probe.verdict import PageFacts, Pages, decide
 from tests.servers import serving
 
@@ -215,7 +215,7 @@ def test_real_check_path_keeps_identity_local(block_server: str, tmp_path: Path,
                                               collector: StubCollector) -> None:
     """The same page through check.run_check (engine, block-page matcher, verdict)."""
     from access_probe.catalogue import Catalogue, Endpoint, Role, Service
-    from access_probe.check import run_check
+    from access_probe.engine.check import run_check
 
     base = block_server.split("@", 1)[1].split("/", 1)[0]
     # A loopback baseline, so the packaged (Internet) baselines are never measured.

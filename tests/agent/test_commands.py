@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.spool import Spool
 from access_probe.schema import Status
-from access_probe.spool import Spool
 
 from .docs import document
 from .stub_collector import TOKEN, StubCollector

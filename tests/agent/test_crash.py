@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.spool import Spool
 from access_probe.schema import Status
-from access_probe.spool import Spool
 
 from .docs import document
 from .stub_collector import StubCollector

@@ -27,7 +27,7 @@ def restore_logging() -> Iterator[None]:
 
 def test_quiet_by_default_and_rotating(tmp_path: Path, restore_logging: None) -> None:
     path = setup_logging(log_dir=tmp_path)
-    log = logging.getLogger("access_probe.spool")
+    log = logging.getLogger("access_probe.agent.spool")
     log.info("routine detail")
     log.warning("spool: dropped 3 undelivered results")
     text = path.read_text()

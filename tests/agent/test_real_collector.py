@@ -23,16 +23,16 @@ import httpx
 import pytest
 import uvicorn
 
-from access_probe.agent import collapse_offline
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.runtime import collapse_offline
+from access_probe.agent.spool import Spool
+from access_probe.agent.submit import Submitter, flush
 from access_probe.collector import tokens
 from access_probe.collector.app import create_app
 from access_probe.collector.settings import Settings
 from access_probe.collector.store import migrate, repo
 from access_probe.collector.store.records import TokenRecord
 from access_probe.schema import CheckDocument, Context, Result, Status, utc_now
-from access_probe.spool import Spool
-from access_probe.submit import Submitter, flush
 from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from access_probe.agent import CycleScheduler, Plan
+from access_probe.agent.runtime import CycleScheduler, Plan
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

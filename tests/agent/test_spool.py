@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.spool import Spool, SpoolLimits
 from access_probe.schema import Status
-from access_probe.spool import Spool, SpoolLimits
 
 from .docs import T0, document
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.spool import Spool
+from access_probe.agent.submit import Submitter, backoff_delay, flush
 from access_probe.schema import Status
-from access_probe.spool import Spool
-from access_probe.submit import Submitter, backoff_delay, flush
 
 from .docs import document
 from .stub_collector import TOKEN, StubCollector

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from access_probe.agent import AgentSnapshot
+from access_probe.agent.runtime import AgentSnapshot
+from access_probe.agent.tray import Light, icon_image, light_for
 from access_probe.schema import Status
-from access_probe.tray import Light, icon_image, light_for
 from tests.servers import Page, WebServer
 
 from .conftest import finish
@@ -127,7 +127,7 @@ def test_check_a_link_dialog_returns_what_was_typed(xserver: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     if not shutil.which("xdotool"):
         pytest.fail("xdotool is not installed: scripts/setup --dev installs it")
-    from access_probe.tray import ask_link
+    from access_probe.agent.tray import ask_link
 
     monkeypatch.setenv("DISPLAY", xserver)
     answer: list[str | None] = []

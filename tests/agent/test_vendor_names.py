@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from access_probe import blockpages
-from access_probe.blockpages import PageKind, Source
+from access_probe.engine import blockpages
+from access_probe.engine.blockpages import PageKind, Source
 from access_probe.report.explain import vendor_name
 
 

@@ -17,8 +17,8 @@ from ipaddress import ip_network
 import pytest
 
 from access_probe.collector.control import refusal
-from access_probe.control import fetch_controls
-from access_probe.netenv import NetEnv
+from access_probe.engine.control import fetch_controls
+from access_probe.engine.netenv import NetEnv
 from tests.collector.conftest import Collector, auth
 from tests.servers import Answer, DNSServer, Page, SilentServer, WebServer
 

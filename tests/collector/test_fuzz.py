@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from access_probe.netenv import NetEnv
+from access_probe.engine.netenv import NetEnv
 from tests.collector.conftest import Collector, auth, document, result
 from tests.servers import DNSServer
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from access_probe.anonymise import anonymise
+from access_probe.agent.anonymise import anonymise
 from access_probe.cli import main
 from access_probe.schema import CheckDocument
 from tests.collector.conftest import Collector, auth, postgres_database

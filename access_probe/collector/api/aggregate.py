@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from .. import aggregate
-from ..aggregate import AggregateQuery, QueryError
-from ..models_out import AggregateOut, Problem
-from ..state import Collector
-from ..store import repo
-from ..tokens import Principal
-from .deps import PrincipalDep, StateDep
+from access_probe.collector import aggregate
+from access_probe.collector.aggregate import AggregateQuery, QueryError
+from access_probe.collector.api.deps import PrincipalDep, StateDep
+from access_probe.collector.models_out import AggregateOut, Problem
+from access_probe.collector.state import Collector
+from access_probe.collector.store import repo
+from access_probe.collector.tokens import Principal
 
 router = APIRouter()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..control import RateLimited
-from ..models_out import ControlOut, Problem
-from .deps import ControlDep, PrincipalDep, StateDep, rate_limited
+from access_probe.collector.api.deps import ControlDep, PrincipalDep, StateDep, rate_limited
+from access_probe.collector.control import RateLimited
+from access_probe.collector.models_out import ControlOut, Problem
 
 router = APIRouter()
 

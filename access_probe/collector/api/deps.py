@@ -12,11 +12,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from .. import tokens
-from ..models_in import CheckIn, ControlRequest
-from ..state import Collector
-from ..store import repo
-from ..tokens import Principal
+from access_probe.collector import tokens
+from access_probe.collector.models_in import CheckIn, ControlRequest
+from access_probe.collector.state import Collector
+from access_probe.collector.store import repo
+from access_probe.collector.tokens import Principal
 
 CONTROL_BODY_LIMIT = 64 * 1024
 MAX_ERRORS = 10

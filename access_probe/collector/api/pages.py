@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .. import aggregate
-from ..aggregate import AggregateQuery, QueryError
-from ..models_out import HealthOut
-from ..state import Collector
-from ..store import repo
-from .deps import StateDep
+from access_probe.collector import aggregate
+from access_probe.collector.aggregate import AggregateQuery, QueryError
+from access_probe.collector.api.deps import StateDep
+from access_probe.collector.models_out import HealthOut
+from access_probe.collector.state import Collector
+from access_probe.collector.store import repo
 
 router = APIRouter()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from ...schema import utc_now
-from ..councils import Councils
-from ..ingest import stored_results
-from ..models_out import Problem, SubmissionOut
-from ..store import repo
-from ..tokens import Principal
-from .deps import StateDep, SubmissionDep, SubmitterDep
+from access_probe.collector.api.deps import StateDep, SubmissionDep, SubmitterDep
+from access_probe.collector.councils import Councils
+from access_probe.collector.ingest import stored_results
+from access_probe.collector.models_out import Problem, SubmissionOut
+from access_probe.collector.store import repo
+from access_probe.collector.tokens import Principal
+from access_probe.schema import utc_now
 
 router = APIRouter()
 

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ..aggregate import AggregateQuery, AggregateRow
-from ..settings import normalise_db_url
-from .records import IngestCounts, StoredResult, TokenRecord
-from .tables import (
+from access_probe.collector.aggregate import AggregateQuery, AggregateRow
+from access_probe.collector.settings import normalise_db_url
+from access_probe.collector.store.records import IngestCounts, StoredResult, TokenRecord
+from access_probe.collector.store.tables import (
     DERIVED,
     ROLLUPS,
     result_counts,

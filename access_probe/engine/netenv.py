@@ -31,8 +31,8 @@ import dns.resolver
 import requests
 
 from access_probe import USER_AGENT
-from access_probe.addresses import in_networks, parse_address
 from access_probe.config import Config
+from access_probe.engine.addresses import in_networks, parse_address
 
 __all__ = ["NetEnv", "PacResolver", "ProxyChoice", "ProxyMode", "bypasses"]
 

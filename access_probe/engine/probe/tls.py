@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from access_probe.classify import Operation, classify
+from access_probe.engine.classify import Operation, classify
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, TLSObservation, Trust
-from access_probe.probe.base import ProbeContext
 
 __all__ = ["CertInfo", "Reconnect", "handshake"]
 

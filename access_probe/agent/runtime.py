@@ -35,14 +35,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 import schedule
 
-from .anonymise import anonymise
-from .report.history import History
-from .schema import CheckDocument, Evidence, Result, Status, utc_now
-from .spool import Spool, SpoolLimits, default_data_dir
-from .submit import FlushReport, Submitter, flush
+from access_probe.agent.anonymise import anonymise
+from access_probe.agent.spool import Spool, SpoolLimits, default_data_dir
+from access_probe.agent.submit import FlushReport, Submitter, flush
+from access_probe.report.history import History
+from access_probe.schema import CheckDocument, Evidence, Result, Status, utc_now
 
 if TYPE_CHECKING:
-    from .config import Config
+    from access_probe.config import Config
 
 __all__ = [
     "CONNECTIVITY_TARGET", "Agent", "AgentSnapshot", "CheckFn", "CycleReport", "Plan",
@@ -361,7 +361,7 @@ def make_submitter(config: Config) -> Submitter | None:
     url = config.collector.url
     if not url:
         return None
-    from .netenv import NetEnv
+    from access_probe.engine.netenv import NetEnv
 
     env = NetEnv.from_config(config)
     return Submitter(url, config.collector.token, proxy=env.proxy_for(url).proxy,
@@ -370,7 +370,7 @@ def make_submitter(config: Config) -> Submitter | None:
 
 def make_check(config: Config) -> CheckFn:
     def check(urls: Sequence[str] | None) -> CheckDocument:
-        from .check import run_check
+        from access_probe.engine.check import run_check
 
         return run_check(urls, config=config)
 
@@ -405,3 +405,14 @@ def deliver(doc: CheckDocument, config: Config) -> FlushReport | None:
             return flush(spool, submitter)
         finally:
             submitter.close()
+
+
+def catalogue_names(config: Config) -> dict[str, str]:
+    """Service id -> display name, for the report; empty when the catalogue cannot load."""
+    from access_probe.catalogue import load_catalogue
+    from access_probe.errors import AccessProbeError
+
+    try:
+        return {s.id: s.name for s in load_catalogue(config.targets).services}
+    except (AccessProbeError, OSError):
+        return {}

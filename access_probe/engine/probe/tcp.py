@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from access_probe.classify import Operation, classify
+from access_probe.engine.classify import Operation, classify
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import TCPObservation
-from access_probe.probe.base import ProbeContext
 
 __all__ = ["connect"]
 

@@ -32,9 +32,9 @@ from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
-from .errors import InputError
-from .model import HTTPObservation, ProxyObservation
-from .yamlload import YAMLDocument, join, parse_yaml
+from access_probe.errors import InputError
+from access_probe.model import HTTPObservation, ProxyObservation
+from access_probe.yamlload import YAMLDocument, join, parse_yaml
 
 __all__ = [
     "Confidence",

@@ -19,10 +19,10 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from access_probe.addresses import in_networks, is_bogon
-from access_probe.classify import Operation, classify
+from access_probe.engine.addresses import in_networks, is_bogon
+from access_probe.engine.classify import Operation, classify
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import DNSObservation, Engine, Failure
-from access_probe.probe.base import ProbeContext
 
 __all__ = ["query_udp", "resolve_system", "with_bogon_check"]
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from access_probe.classify import Operation
-from access_probe.probe import dns, http, proxy, tcp, tls
-from access_probe.probe.base import Clock, ProbeContext
+from access_probe.engine.classify import Operation
+from access_probe.engine.probe import dns, http, proxy, tcp, tls
+from access_probe.engine.probe.base import Clock, ProbeContext
 
 __all__ = ["PROBES", "Clock", "ProbeContext", "dns", "http", "proxy", "tcp", "tls"]
 

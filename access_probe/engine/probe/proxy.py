@@ -10,10 +10,10 @@ import socket
 import time
 from urllib.parse import unquote, urlsplit
 
-from access_probe.classify import Operation, classify
+from access_probe.engine.classify import Operation, classify
+from access_probe.engine.probe.base import ProbeContext
+from access_probe.engine.probe.http import kept_headers, title_of
 from access_probe.model import Failure, ProxyObservation
-from access_probe.probe.base import ProbeContext
-from access_probe.probe.http import kept_headers, title_of
 
 __all__ = ["connect_tunnel", "proxy_address"]
 

@@ -19,9 +19,9 @@ import certifi
 import requests
 from requests.adapters import HTTPAdapter
 
-from access_probe.classify import Operation, classify
+from access_probe.engine.classify import Operation, classify
+from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, HTTPObservation
-from access_probe.probe.base import ProbeContext
 
 __all__ = ["PinnedAdapter", "get", "kept_headers", "title_of"]
 

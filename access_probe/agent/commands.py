@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import Config, LoadedConfig
-    from .schema import CheckDocument
+    from access_probe.config import Config, LoadedConfig
+    from access_probe.schema import CheckDocument
 
 __all__ = ["register"]
 
@@ -21,7 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _loaded(args: argparse.Namespace) -> LoadedConfig:
-    from .config import load_config
+    from access_probe.config import load_config
 
     return load_config(Path(args.config) if args.config else None)
 
@@ -29,7 +29,7 @@ def _loaded(args: argparse.Namespace) -> LoadedConfig:
 def _config(args: argparse.Namespace, *, log: bool = True) -> Config:
     config = _loaded(args).config
     if log:
-        from .logsetup import setup_logging
+        from access_probe.logsetup import setup_logging
 
         setup_logging(config.log_level)
     return config
@@ -52,7 +52,7 @@ def _summary(doc: CheckDocument | None) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     import threading
 
-    from .agent import build_agent, install_stop_signals
+    from access_probe.agent.runtime import build_agent, install_stop_signals
 
     config = _config(args)
     agent = build_agent(config)
@@ -75,13 +75,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tray(args: argparse.Namespace) -> int:
-    from .tray import main as tray_main
+    from access_probe.agent.tray import main as tray_main
 
     return tray_main(_config(args))
 
 
 def cmd_spool_status(args: argparse.Namespace) -> int:
-    from .agent import open_spool
+    from access_probe.agent.runtime import open_spool
 
     with open_spool(_config(args, log=False)) as spool:
         status = spool.status().to_json()
@@ -95,15 +95,15 @@ def cmd_spool_status(args: argparse.Namespace) -> int:
 
 
 def cmd_spool_flush(args: argparse.Namespace) -> int:
-    from .agent import make_submitter, open_spool
+    from access_probe.agent.runtime import make_submitter, open_spool
 
     config = _config(args)
     submitter = make_submitter(config)
     if submitter is None:
-        from .errors import UsageError
+        from access_probe.errors import UsageError
 
         raise UsageError("collector.url is not set: there is nowhere to send the spool")
-    from .submit import flush
+    from access_probe.agent.submit import flush
 
     with open_spool(config) as spool:
         if args.retry_rejected:
@@ -117,21 +117,10 @@ def cmd_spool_flush(args: argparse.Namespace) -> int:
     return EXIT_OK if report.error is None else EXIT_FAILED
 
 
-def catalogue_names(config: Config) -> dict[str, str]:
-    """Service id -> display name, for the report; empty when the catalogue cannot load."""
-    from .catalogue import load_catalogue
-    from .errors import AccessProbeError
-
-    try:
-        return {s.id: s.name for s in load_catalogue(config.targets).services}
-    except (AccessProbeError, OSError):
-        return {}
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from .agent import open_history
-    from .errors import UsageError
-    from .report import write_reports
+    from access_probe.agent.runtime import catalogue_names, open_history
+    from access_probe.errors import UsageError
+    from access_probe.report import write_reports
 
     config = _config(args, log=False)
     history = open_history(config).load(limit=30)
@@ -148,7 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    from .config import describe
+    from access_probe.config import describe
 
     rows = describe(_loaded(args))
     kw = max(len(k) for k, _, _ in rows)

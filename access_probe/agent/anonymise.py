@@ -17,7 +17,7 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .schema import CHECK_SCHEMA, CheckDocument, Context, Result, Status, iso
+from access_probe.schema import CHECK_SCHEMA, CheckDocument, Context, Result, Status, iso
 
 __all__ = ["anonymise", "anonymise_result", "clean_text", "clean_url"]
 

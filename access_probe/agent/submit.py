@@ -25,8 +25,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import USER_AGENT
-from .spool import MAX_BATCH, Batch, Spool
+from access_probe import USER_AGENT
+from access_probe.agent.spool import MAX_BATCH, Batch, Spool
 
 __all__ = ["FlushReport", "Outcome", "SubmitResult", "Submitter", "backoff_delay", "flush"]
 
@@ -104,7 +104,7 @@ def _retry_after(response: requests.Response) -> float | None:
     except ValueError:
         pass
     try:
-        from .schema import utc_now
+        from access_probe.schema import utc_now
 
         return max(0.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Control, ControlHTTP, Measurement
+from access_probe.model import Control, ControlHTTP, Measurement
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def fetch_controls(urls: Sequence[str], *, url: str, token: str | None,
     a URL whose control could not be had maps to a Control with `error` set."""
     import requests
 
-    from . import USER_AGENT
+    from access_probe import USER_AGENT
 
     endpoint = url.rstrip("/") + "/api/v1/control"
     headers = {"User-Agent": user_agent or USER_AGENT}

@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from . import __version__
-from .catalogue import Catalogue, Category, Role
-from .config import Config
-from .errors import UsageError
-from .model import Control, HTTPObservation, Measurement, ProxyObservation
-from .schema import CheckDocument, Context, Result, Status, utc_now
-from .verdict import PageFacts, Pages, Verdict, decide
+from access_probe import __version__
+from access_probe.catalogue import Catalogue, Category, Role
+from access_probe.config import Config
+from access_probe.errors import UsageError
+from access_probe.model import Control, HTTPObservation, Measurement, ProxyObservation
+from access_probe.schema import CheckDocument, Context, Result, Status, utc_now
+from access_probe.verdict import PageFacts, Pages, Verdict, decide
 
 if TYPE_CHECKING:
-    from .measure import Limits
-    from .netenv import NetEnv
+    from access_probe.engine.measure import Limits
+    from access_probe.engine.netenv import NetEnv
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def normalise_url(text: str) -> str:
 def plan_targets(catalogue: Catalogue, urls: Sequence[str] | None) -> list[Target]:
     """The endpoints to measure: the given URLs, or the whole catalogue; plus the baselines,
     taken from the packaged catalogue when the one in use has none (a bare list of URLs)."""
-    from .catalogue import packaged_catalogue
+    from access_probe.catalogue import packaged_catalogue
 
     chosen = Catalogue.from_urls([normalise_url(u) for u in urls], known=catalogue) if urls \
         else catalogue
@@ -91,9 +91,9 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
     """Measure, compare with the control, judge. Raises only for input errors.
 
     `env` defaults to the network environment the configuration describes (netenv)."""
-    from .catalogue import load_catalogue
-    from .measure import Limits
-    from .netenv import NetEnv
+    from access_probe.catalogue import load_catalogue
+    from access_probe.engine.measure import Limits
+    from access_probe.engine.netenv import NetEnv
 
     if catalogue is None:
         catalogue = load_catalogue(config.targets)
@@ -125,7 +125,7 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
 
 def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: Limits,
                  progress: Progress | None) -> tuple[dict[str, Measurement], dict[str, Control]]:
-    from .measure import measure
+    from access_probe.engine.measure import measure
 
     total = len(targets)
     workers = max(1, min(config.probe.concurrency, total))
@@ -171,7 +171,7 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
 
 
 def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control]:
-    from .control import fetch_controls
+    from access_probe.engine.control import fetch_controls
 
     assert config.control.url is not None
     proxy = env.proxy_for(config.control.url).proxy
@@ -211,8 +211,8 @@ def _judge(m: Measurement | None, control: Control | None, target: Target,
 
 def page_facts(m: Measurement) -> Pages:
     """Run the block-page matcher over every response in a measurement."""
-    from . import blockpages
-    from .addresses import is_bogon
+    from access_probe.engine import blockpages
+    from access_probe.engine.addresses import is_bogon
 
     proxy = _facts(m.proxy_connect) if m.proxy_connect is not None else PageFacts()
     dns_answer: tuple[blockpages.Match, ...] = ()
@@ -225,7 +225,7 @@ def page_facts(m: Measurement) -> Pages:
 
 
 def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
-    from . import blockpages
+    from access_probe.engine import blockpages
 
     if obs.status is None:
         return PageFacts()
@@ -236,7 +236,7 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
 
 def _result(target: Target, m: Measurement | None, control: Control | None,
             verdict: Verdict) -> Result:
-    from .measure import timings_ms
+    from access_probe.engine.measure import timings_ms
 
     return Result(
         target=target.id,

@@ -24,7 +24,7 @@ from typing import Any
 
 import platformdirs
 
-from .schema import CHECK_SCHEMA, iso, utc_now
+from access_probe.schema import CHECK_SCHEMA, iso, utc_now
 
 __all__ = ["Batch", "Spool", "SpoolLimits", "SpoolStatus", "default_data_dir"]
 

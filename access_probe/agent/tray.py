@@ -22,13 +22,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .agent import Agent, AgentSnapshot
-from .schema import Status
+from access_probe.agent.runtime import Agent, AgentSnapshot
+from access_probe.schema import Status
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .config import Config
+    from access_probe.config import Config
 
 __all__ = ["Light", "TrayApp", "ask_link", "copy_to_clipboard", "icon_image", "light_for", "main"]
 
@@ -209,7 +209,7 @@ class TrayApp:
             self._notify(f"Could not check that link: {exc}")
             return
         if report.document is not None:
-            from .report import explain
+            from access_probe.report import explain
 
             for result in report.document.results[:1]:
                 self._notify(explain(result).how)
@@ -218,7 +218,7 @@ class TrayApp:
         return self.agent.snapshot.last
 
     def open_report(self) -> None:
-        from .report import write_reports
+        from access_probe.report import write_reports
 
         latest = self._latest()
         if latest is None:
@@ -229,7 +229,7 @@ class TrayApp:
         webbrowser.open(files.html.resolve().as_uri())
 
     def copy_unblock_request(self) -> None:
-        from .report import write_unblock_request
+        from access_probe.report import write_unblock_request
 
         latest = self._latest()
         path = write_unblock_request(self.reports_dir, latest, names=self.names) if latest else None
@@ -308,9 +308,8 @@ class TrayApp:
 def main(config: Config) -> int:
     """`access-probe tray`: reports go beside the spool (the working directory of a desktop
     app is nobody's choice)."""
-    from .agent import build_agent, data_dir
-    from .agent_commands import catalogue_names
-    from .errors import UsageError
+    from access_probe.agent.runtime import build_agent, catalogue_names, data_dir
+    from access_probe.errors import UsageError
 
     try:
         import pystray  # noqa: F401 - fail early, with advice, before the agent starts

@@ -21,7 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from access_probe.addresses import in_networks, is_bogon, parse_address
+from access_probe.engine.addresses import in_networks, is_bogon, parse_address
+from access_probe.engine.netenv import NetEnv
+from access_probe.engine.probe import dns, http, proxy, tcp, tls
+from access_probe.engine.probe.base import Clock, ProbeContext
 from access_probe.model import (
     DNSObservation,
     Engine,
@@ -34,9 +37,6 @@ from access_probe.model import (
     TLSObservation,
     Trust,
 )
-from access_probe.netenv import NetEnv
-from access_probe.probe import dns, http, proxy, tcp, tls
-from access_probe.probe.base import Clock, ProbeContext
 from access_probe.schema import utc_now
 
 __all__ = ["Guard", "Limits", "measure", "timings_ms"]
