@@ -25,7 +25,7 @@ from access_probe.yamlload import YAMLDocument, join, load_yaml, parse_yaml
 
 __all__ = [
     "Catalogue", "Category", "Endpoint", "Role", "Service", "http_url_problem",
-    "load_catalogue", "packaged_catalogue", "parse_catalogue",
+    "host_problem", "load_catalogue", "packaged_catalogue", "parse_catalogue",
 ]
 
 MAX_URL_LENGTH = 2048
@@ -47,6 +47,38 @@ def http_url_problem(text: str) -> str | None:
         return "must be an http:// or https:// URL"
     if not parts.hostname:
         return "has no host"
+    if parts.port == 0:
+        return "port 0 cannot be connected to (ports run from 1 to 65535)"
+    return host_problem(parts.hostname)
+
+
+_DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` (as urlsplit gives it: lower case, no brackets) names no reachable host."""
+    import ipaddress
+
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"{host!r} is not a valid IPv6 address"
+        return None
+    if _DOTTED_NUMBERS.match(host):  # only digits and dots: an IPv4 address or nothing
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"{host!r} is not a valid IPv4 address"
+        return None
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{host!r} is not a valid host name"
+    if not ascii_host or len(ascii_host) > 253 or not all(
+            _HOST_LABEL.match(label) for label in ascii_host.split(".")):
+        return f"{host!r} is not a valid host name"
     return None
 
 

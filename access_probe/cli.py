@@ -1,7 +1,7 @@
 """The `access-probe` command: parse, call the library, render. Exit 0, or 2 for bad input.
 
 Commands are registered explicitly: `check` here, the agent's (run, tray, spool, report,
-config) by `agent_commands.register`, the collector's by `collector.commands.register`. Heavy
+config) by `agent.commands.register`, the collector's by `collector.commands.register`. Heavy
 modules are imported inside handlers so `--version` and `--help` start fast.
 """
 
@@ -41,14 +41,42 @@ def load_effective_config(config_file: str | None, targets: str | None = None) -
     return config
 
 
+def _links_from(source: str) -> list[str]:
+    """The http(s) links in a file of free text (`-`: standard input), cleaned and
+    de-duplicated; each link found but not checkable is named on stderr."""
+    from access_probe.links import find_links
+
+    if source == "-":
+        text = sys.stdin.read()
+        where = "standard input"
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"--links-from {source}: {exc.strerror or exc}") from exc
+        where = source
+    found = find_links(text)
+    for raw, problem in found.skipped:
+        sys.stderr.write(f"access-probe: skipped {raw!r}: {problem}\n")
+    if not found.links:
+        raise UsageError(f"--links-from: no http(s) links found in {where}")
+    return list(found.links)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from access_probe.engine.check import run_check
     from access_probe.render import ProgressBar, table
 
+    if "-" in args.urls:
+        raise UsageError("'-' is not a URL; to check the links in text on standard input, "
+                         "use --links-from -")
     config = load_effective_config(args.config, args.targets)
+    urls = list(args.urls)
+    if args.links_from:
+        urls += [u for u in _links_from(args.links_from) if u not in urls]
     bar = ProgressBar(sys.stderr, "Checking") if not args.json else None
     try:
-        doc = run_check(args.urls or None, config=config, progress=bar)
+        doc = run_check(urls or None, config=config, progress=bar)
     finally:
         if bar is not None:
             bar.close()
@@ -57,9 +85,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(table(doc, colour=sys.stdout.isatty()))
     sys.stdout.flush()  # the answer is out before any delivery attempt
+    _remember(doc, config)
     if not args.no_submit and config.collector.url:
         _submit(doc, config)
     return EXIT_OK
+
+
+def _remember(doc: CheckDocument, config: Config) -> None:
+    """The local history, so `access-probe report` shows this check (it never leaves here)."""
+    import logging
+
+    from access_probe.agent.runtime import open_history
+
+    try:
+        open_history(config).add(doc)
+    except OSError as exc:  # the answer is already printed; a full disk must not hide it
+        logging.getLogger(__name__).warning("could not record the local history: %s", exc)
 
 
 def _submit(doc: CheckDocument, config: Config) -> None:
@@ -67,11 +108,16 @@ def _submit(doc: CheckDocument, config: Config) -> None:
     import logging
 
     from access_probe.agent.runtime import deliver
+    from access_probe.agent.submit import describe_error
 
+    log = logging.getLogger(__name__)
     try:
-        deliver(doc, config)
+        report = deliver(doc, config)
     except Exception as exc:  # delivery is best effort here; `run` and `spool flush` retry
-        logging.getLogger(__name__).warning("could not spool results: %s", exc)
+        log.warning("could not spool results: %s", exc)
+        return
+    if report is not None and report.error is not None:
+        log.warning("results kept in the spool: %s", describe_error(report))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="probe once, now",
                            description="Probe the catalogue (or the given URLs) once, now.")
     check.add_argument("urls", nargs="*", metavar="URL", help="probe just these links")
+    check.add_argument("--links-from", metavar="FILE",
+                       help="check every http(s) link in this text (a post, an e-mail); "
+                            "- reads standard input")
     check.add_argument("--targets", metavar="FILE", help="a catalogue file instead of the default")
     check.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
     check.add_argument("--json", action="store_true", help="print one JSON document on stdout")

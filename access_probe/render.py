@@ -90,6 +90,7 @@ def table(doc: CheckDocument, *, colour: bool = False) -> str:
     if reasons:
         lines += ["Why:", *reasons, ""]
     lines.append(summary(doc))
+    lines += [f"Warning: {w}" for w in doc.warnings]
     return "\n".join(lines) + "\n"
 
 

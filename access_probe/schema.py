@@ -1,9 +1,16 @@
 """The contract's documents (`shared/spec/interface.md`, section 2), shared by agent and collector.
 
-Vocabulary enums (Status, Layer, Method) and the check document. These records are what
-crosses the JSON edge: `to_json()` gives the contract's shape, `Result.from_json()` reads it
-back (the agent's spool reads its own files with it; the collector validates submissions with
-its own stricter input models but uses these enums as the single list of allowed values).
+Vocabulary enums (Status, Layer, Method, ControlUse) and the check document.
+
+Extensions of `access-probe/check/1` (compatible: readers ignore what they do not know):
+the document's top-level `warnings` (a list of plain sentences about missing evidence, such
+as a control that was not configured or failed) and each result's `evidence.control`
+(`used`, `not-configured` or `failed`). docs/agent.md ("Missing evidence") describes both.
+
+These records are what crosses the JSON edge: `to_json()` gives the contract's shape,
+`Result.from_json()` reads it back (the agent's spool reads its own files with it; the
+collector validates submissions with its own stricter input models but uses these enums as
+the single list of allowed values).
 """
 
 from __future__ import annotations
@@ -56,6 +63,17 @@ class Method(StrEnum):
     WARN_PAGE = "warn-page"
     CAPTIVE_PORTAL = "captive-portal"
     AUTH_PAGE = "auth-page"
+
+
+class ControlUse(StrEnum):
+    """Whether a verdict had a control measurement (evidence `control`)."""
+
+    USED = "used"  # the control answered for this URL and the verdict compared with it
+    NOT_CONFIGURED = "not-configured"  # no control.url: judged on local evidence alone
+    FAILED = "failed"  # configured, but no usable answer (refused token, unreachable, ...)
+
+
+_CONTROL_USES = frozenset(c.value for c in ControlUse)
 
 
 def utc_now() -> datetime:
@@ -112,6 +130,9 @@ class Evidence:
     proxy_status: int | None = None
     fingerprints: tuple[str, ...] = ()
     reason: str = ""  # one plain-English sentence, built from the facts above only
+    # Was the verdict compared with a control measurement from outside? (extension of
+    # check/1, see docs/agent.md): None when not recorded (older documents).
+    control: ControlUse | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +146,7 @@ class Evidence:
             "proxy_status": self.proxy_status,
             "fingerprints": list(self.fingerprints),
             "reason": self.reason,
+            "control": str(self.control) if self.control else None,
         }
 
 
@@ -197,6 +219,8 @@ class Result:
                 proxy_status=evidence.get("proxy_status"),
                 fingerprints=tuple(evidence.get("fingerprints") or ()),
                 reason=evidence.get("reason", ""),
+                control=ControlUse(evidence["control"]) if evidence.get("control") in
+                _CONTROL_USES else None,
             )
             if evidence
             else None,
@@ -221,6 +245,9 @@ class CheckDocument:
     context: Context
     results: tuple[Result, ...]
     agent: str | None = None  # "access-probe/0.1.0"
+    # Missing evidence the reader must know about (extension of check/1, docs/agent.md):
+    # the control was not configured or failed, with the reason. Always present, maybe empty.
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -229,6 +256,7 @@ class CheckDocument:
             "finished_at": iso(self.finished_at),
             "context": self.context.to_json(),
             "results": [r.to_json() for r in self.results],
+            "warnings": list(self.warnings),
         }
         if self.agent:
             doc["agent"] = self.agent
@@ -245,4 +273,5 @@ class CheckDocument:
             context=Context(org=ctx.get("org"), network=ctx.get("network"), asn=ctx.get("asn")),
             results=tuple(Result.from_json(r) for r in doc.get("results") or ()),
             agent=doc.get("agent"),
+            warnings=tuple(str(w) for w in doc.get("warnings") or () if isinstance(w, str)),
         )

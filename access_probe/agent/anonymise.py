@@ -17,7 +17,15 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from access_probe.schema import CHECK_SCHEMA, CheckDocument, Context, Result, Status, iso
+from access_probe.schema import (
+    CHECK_SCHEMA,
+    CheckDocument,
+    Context,
+    ControlUse,
+    Result,
+    Status,
+    iso,
+)
 
 __all__ = ["anonymise", "anonymise_result", "clean_text", "clean_url"]
 
@@ -128,6 +136,8 @@ def _evidence(result: Result) -> dict[str, Any] | None:
     doc["proxy_status"] = ev.proxy_status if isinstance(ev.proxy_status, int) else None
     doc["fingerprints"] = [f for f in (clean_id(x) for x in ev.fingerprints) if f]
     doc["reason"] = clean_text(ev.reason, max_len=300) or ""
+    if ev.control is not None:  # absent rather than null when a result never recorded it
+        doc["control"] = str(ControlUse(ev.control))
     return doc
 
 

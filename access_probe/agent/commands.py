@@ -65,13 +65,39 @@ def cmd_run(args: argparse.Namespace) -> int:
             flushed = report.flush
             sent = f"; delivered {flushed.delivered}" if flushed else "; no collector configured"
             _out(f"{_summary(report.document)}{sent}; pending {agent.spool.pending()}")
+            _warnings(report.document)
+            if flushed is not None and flushed.error:
+                _err(f"last delivery error: {flushed.error}")
             return EXIT_OK
+        _out(_start_line(config, agent))
         stop = threading.Event()
         install_stop_signals(stop)
         agent.serve(stop)
         return EXIT_OK
     finally:
         agent.spool.close()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"access-probe: {text}\n")
+
+
+def _warnings(doc: CheckDocument | None) -> None:
+    for warning in doc.warnings if doc is not None else ():
+        _err(f"warning: {warning}")
+
+
+def _start_line(config: Config, agent: Any) -> str:
+    """What `run` says once at start: a service that prints nothing looks hung."""
+    from access_probe.logsetup import LOG_FILE, default_log_dir
+
+    where = config.collector.url or "no collector (results stay in the local spool)"
+    last = agent.spool.last_error()
+    line = (f"access-probe agent started: a check every {config.schedule.every_minutes:g} min"
+            f" (jitter up to {config.schedule.jitter_minutes:g} min), first within "
+            f"{agent.plan.first_delay_text()}; sending to {where}; "
+            f"{agent.spool.pending()} pending; log {default_log_dir() / LOG_FILE}")
+    return line + (f"\nlast delivery error: {last}" if last else "")
 
 
 def cmd_tray(args: argparse.Namespace) -> int:
@@ -90,6 +116,7 @@ def cmd_spool_status(args: argparse.Namespace) -> int:
     else:
         _out(f"pending: {status['pending']}\noldest: {status['oldest'] or '-'}\n"
              f"rejected: {status['rejected']}\nnext attempt: {status['next_attempt'] or 'now'}\n"
+             f"last delivery error: {status['last_error'] or '-'}\n"
              f"spool: {status['path']}")
     return EXIT_OK
 
@@ -114,6 +141,9 @@ def cmd_spool_flush(args: argparse.Namespace) -> int:
     _out(f"delivered {report.delivered} ({report.duplicates} already stored), "
          f"rejected {report.rejected}, pending {pending}"
          + (f"; stopped: {report.error}" if report.error else ""))
+    if report.rejected:
+        _err(f"{report.rejected} results were rejected by the collector; `spool flush "
+             "--retry-rejected` offers them again, the log names the reason")
     return EXIT_OK if report.error is None else EXIT_FAILED
 
 
@@ -126,14 +156,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     history = open_history(config).load(limit=30)
     if not history:
         raise UsageError("no results yet: run `access-probe check` or `access-probe run --once`")
-    out = Path(args.out) if args.out else Path("reports")
-    files = write_reports(out, history[-1], history, names=catalogue_names(config))
-    _out(f"wrote {files.html}")
+    out = _report_dir(args.out)
+    try:
+        files = write_reports(out, history[-1], history, names=catalogue_names(config))
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the report there "
+                         f"({exc.strerror or type(exc).__name__})") from exc
+    written = [files.html, files.json, files.csv] + ([files.unblock] if files.unblock else [])
+    _out("wrote " + ", ".join(str(p) for p in written))
     if args.open:
         import webbrowser
 
-        webbrowser.open(files.html.resolve().as_uri())
+        if not webbrowser.open(files.html.resolve().as_uri()):
+            _err(f"no web browser could be started here; open {files.html.resolve()} yourself")
+            return EXIT_FAILED
     return EXIT_OK
+
+
+def _report_dir(given: str | None) -> Path:
+    """The report directory, refused early when it cannot be one (a file is in the way, a
+    parent that cannot be created or written)."""
+    import os
+
+    from access_probe.errors import UsageError
+
+    out = Path(given) if given else Path("reports")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a directory")
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UsageError(f"--out {out}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: {existing} is not writable")
+    return out
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:

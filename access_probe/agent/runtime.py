@@ -67,6 +67,10 @@ class Plan:
 
     every: timedelta
     jitter: timedelta
+    # The first run comes soon after start: the officer who opens the tray wants an answer,
+    # not a wait of up to `jitter`. A minute of spread still keeps PCs switched on together
+    # from probing in the same second.
+    first_jitter: timedelta = timedelta(seconds=60)
 
     def __post_init__(self) -> None:
         if self.every <= timedelta(0):
@@ -78,9 +82,14 @@ class Plan:
         return timedelta(seconds=rng.uniform(0, self.jitter.total_seconds()))
 
     def first(self, now: datetime, rng: random.Random) -> tuple[datetime, datetime]:
-        """(slot, run time) of the first run after start-up: jittered, so PCs switched on
-        together at 9:00 do not all probe at 9:00."""
-        return now, now + self.offset(rng)
+        """(slot, run time) of the first run after start-up: within `first_jitter` (or
+        `jitter`, when smaller), so PCs switched on together at 9:00 still spread a little."""
+        spread = min(self.jitter, self.first_jitter).total_seconds()
+        return now, now + timedelta(seconds=rng.uniform(0, spread))
+
+    def first_delay_text(self) -> str:
+        seconds = min(self.jitter, self.first_jitter).total_seconds()
+        return f"{seconds:.0f} s" if seconds else "a moment"
 
     def after(self, slot: datetime, finished: datetime,
               rng: random.Random) -> tuple[datetime, datetime]:
@@ -314,7 +323,8 @@ class Agent:
         """Run cycles on the plan until `stop` is set. Waking at least every `poll_seconds`
         notices a wall-clock jump (sleep, hibernation) promptly."""
         sched = self.scheduler()
-        log.info("agent started: every %s, jitter up to %s", self.plan.every, self.plan.jitter)
+        log.info("agent started: every %s, jitter up to %s (first run within %s)",
+                 self.plan.every, self.plan.jitter, self.plan.first_delay_text())
         while not stop.is_set():
             sched.run_pending()
             idle = sched.idle_seconds or poll_seconds
@@ -391,13 +401,13 @@ def build_agent(config: Config, *, check: CheckFn | None = None, clock: Clock = 
 
 
 def deliver(doc: CheckDocument, config: Config) -> FlushReport | None:
-    """For `access-probe check`: remember, anonymise, spool and try to send one document."""
+    """For `access-probe check`: anonymise, spool and try to send one document (the CLI
+    records the local history itself, with or without a collector)."""
     with open_spool(config) as spool:
         to_spool, state = collapse_offline(doc, spool.get_state(_STATE_CONNECTIVITY))
         if to_spool is not None:
             spool.enqueue(anonymise(to_spool))
         spool.set_state(_STATE_CONNECTIVITY, state)
-        open_history(config).add(doc)
         submitter = make_submitter(config)
         if submitter is None:
             return None

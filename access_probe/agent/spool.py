@@ -66,9 +66,11 @@ class SpoolStatus:
     attempts: int = 0
     next_attempt: datetime | None = None
     path: str = ""
+    last_error: str | None = None  # why the last delivery failed, in plain words
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "last_error": self.last_error,
             "pending": self.pending,
             "oldest": iso(self.oldest) if self.oldest else None,
             "rejected": self.rejected,
@@ -221,7 +223,7 @@ class Spool:
         rejected = self._read("SELECT COUNT(*) FROM results WHERE rejected IS NOT NULL")[0][0]
         return SpoolStatus(pending=self.pending(), oldest=self.oldest(), rejected=int(rejected),
                            attempts=self.attempts(), next_attempt=self.next_attempt(),
-                           path=str(self.path))
+                           path=str(self.path), last_error=self.last_error())
 
     def prune(self) -> int:
         """Enforce the age and size bounds, oldest first, saying so in the log."""
@@ -263,13 +265,20 @@ class Spool:
         value = self.get_state("backoff.next_attempt")
         return _dt(float(value)) if value else None
 
-    def record_failure(self, delay: timedelta) -> datetime:
-        """Count a failed submission and persist when the next may be tried."""
+    def last_error(self) -> str | None:
+        return self.get_state("delivery.last_error")
+
+    def record_failure(self, delay: timedelta, error: str | None = None) -> datetime:
+        """Count a failed submission, persist when the next may be tried and why it failed
+        (for `spool status` and the tray, in another process or after a restart)."""
         when = self.clock() + delay
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO state (key, value) VALUES"
                        " ('backoff.attempts', ?), ('backoff.next_attempt', ?)",
                        (str(self.attempts_unlocked(db) + 1), repr(_ts(when))))
+            if error:
+                db.execute("INSERT OR REPLACE INTO state (key, value) VALUES"
+                           " ('delivery.last_error', ?)", (error,))
         return when
 
     @staticmethod
@@ -280,4 +289,4 @@ class Spool:
     def record_success(self) -> None:
         with self._write() as db:
             db.execute("DELETE FROM state WHERE key IN"
-                       " ('backoff.attempts', 'backoff.next_attempt')")
+                       " ('backoff.attempts', 'backoff.next_attempt', 'delivery.last_error')")

@@ -28,7 +28,8 @@ from requests.adapters import HTTPAdapter
 from access_probe import USER_AGENT
 from access_probe.agent.spool import MAX_BATCH, Batch, Spool
 
-__all__ = ["FlushReport", "Outcome", "SubmitResult", "Submitter", "backoff_delay", "flush"]
+__all__ = ["FlushReport", "Outcome", "SubmitResult", "Submitter", "backoff_delay",
+           "describe_error", "flush", "plain_error"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class FlushReport:
     rejected: int = 0
     batches: int = 0
     deferred: bool = False  # not tried: the persisted backoff has not expired
-    error: str | None = None  # why the flush stopped early
+    error: str | None = None  # why the flush stopped early, in plain words
+    error_status: int | None = None  # the collector's HTTP status then, when it answered
+    refused: bool = False  # the collector refused this agent (token, org, URL): 401/403/404
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,56 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+def _network_reason(exc: requests.RequestException) -> str:
+    """What a person can act on, from the exception's type (never its text: it names
+    addresses)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "network: the collector's TLS certificate was not trusted"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "network: the proxy refused or failed the connection to the collector"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "network: connecting to the collector timed out"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "network: the collector did not answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "network: could not connect to the collector"
+    return f"network: {type(exc).__name__}"
+
+
+REFUSED = "the collector refused"  # how a plain error about the token or org begins
+_ADVICE = {
+    401: "the collector refused the token (HTTP 401): check collector.token",
+    403: "the collector refused this organisation for the token (HTTP 403): "
+         "check org and collector.token",
+    404: "the collector has no submissions endpoint there (HTTP 404): check collector.url",
+    413: "the collector found a batch too large (HTTP 413)",
+    429: "the collector asked the agent to slow down (HTTP 429); it retries later",
+}
+
+
+def plain_error(result: SubmitResult) -> str:
+    """Why a submission failed, with what to check, in words for IT staff."""
+    status = result.status
+    if status is None:
+        reason = result.reason.removeprefix("network: ")
+        return (f"{reason}: check collector.url, the proxy setting and that this machine "
+                "can reach the collector; results stay in the spool")
+    if status in _ADVICE:
+        text = _ADVICE[status]
+    elif status >= 500:
+        text = f"the collector failed (HTTP {status}); it is retried later"
+    elif status == 200:
+        text = f"the collector's acknowledgement was incomplete ({result.reason})"
+    else:
+        text = f"the collector answered HTTP {status}: check collector.url"
+    detail = result.reason.split(": ", 1)[1] if ": " in result.reason else ""
+    return f"{text} ({detail})" if detail and status != 200 else text
+
+
+def describe_error(report: FlushReport) -> str:
+    return report.error or "nothing went wrong"
+
+
 def _reason(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -147,7 +200,7 @@ class Submitter:
         try:
             response = self.session.post(self.endpoint, json=document, timeout=self.timeout)
         except requests.RequestException as exc:
-            return SubmitResult(outcome=Outcome.RETRY, reason=type(exc).__name__)
+            return SubmitResult(outcome=Outcome.RETRY, reason=_network_reason(exc))
         with response:
             return self._judge(response, expected=len(document.get("results") or ()))
 
@@ -203,7 +256,10 @@ def _send(batch: Batch, submitter: Submitter, spool: Spool, tally: _Tally) -> Su
     return result
 
 
-def _defer(spool: Spool, result: SubmitResult, rng: random.Random | None) -> None:
+def _defer(spool: Spool, result: SubmitResult, rng: random.Random | None) -> str:
+    """Persist the backoff and the reason; returns the reason in plain words."""
+    text = plain_error(result)
+    previous = spool.last_error()
     if result.outcome is Outcome.BAD_CONFIG:
         delay = timedelta(seconds=BACKOFF_CAP)
         log.error("collector refused this agent (%s): check collector.url, collector.token"
@@ -212,9 +268,14 @@ def _defer(spool: Spool, result: SubmitResult, rng: random.Random | None) -> Non
         delay = backoff_delay(spool.attempts(), rng=rng)
         if result.retry_after is not None:
             delay = max(delay, timedelta(seconds=min(result.retry_after, BACKOFF_CAP)))
-    when = spool.record_failure(delay)
+        # Said once per change at the default level (an unreachable collector is worth
+        # knowing about), then quietly at each retry so a week offline is not 168 lines.
+        log.log(logging.WARNING if text != previous else logging.INFO,
+                "could not deliver results: %s", text)
+    when = spool.record_failure(delay, text)
     log.info("submission failed (%s); next attempt after %s", result.reason or result.outcome,
              when.isoformat(timespec="seconds"))
+    return text
 
 
 def flush(spool: Spool, submitter: Submitter, *, force: bool = False,
@@ -225,21 +286,26 @@ def flush(spool: Spool, submitter: Submitter, *, force: bool = False,
     Respects the persisted backoff unless `force` (a person asked: `spool flush`)."""
     due = spool.next_attempt()
     if not force and due is not None and spool.clock() < due and spool.pending():
-        return FlushReport(deferred=True)
+        last = spool.last_error()
+        return FlushReport(deferred=True, error=last,
+                           refused=last is not None and last.startswith(REFUSED))
     tally = _Tally()
     error: str | None = None
+    failed: SubmitResult | None = None
     while tally.batches < max_batches:
         batch = spool.next_batch(batch_size)
         if batch is None:
             break
         result = _send(batch, submitter, spool, tally)
         if result.outcome in (Outcome.RETRY, Outcome.BAD_CONFIG):
-            _defer(spool, result, rng)
-            error = result.reason or str(result.outcome)
+            error = _defer(spool, result, rng)
+            failed = result
             break
         spool.record_success()
     if tally.delivered or tally.duplicates:
         log.info("submitted %d results (%d already stored) in %d batches",
                  tally.delivered, tally.duplicates, tally.batches)
     return FlushReport(delivered=tally.delivered, duplicates=tally.duplicates,
-                       rejected=tally.rejected, batches=tally.batches, error=error)
+                       rejected=tally.rejected, batches=tally.batches, error=error,
+                       error_status=failed.status if failed else None,
+                       refused=error is not None and error.startswith(REFUSED))

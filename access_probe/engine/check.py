@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -23,7 +23,15 @@ from access_probe.catalogue import Catalogue, Category, Role
 from access_probe.config import Config
 from access_probe.errors import UsageError
 from access_probe.model import Control, HTTPObservation, Measurement, ProxyObservation
-from access_probe.schema import CheckDocument, Context, Result, Status, utc_now
+from access_probe.schema import (
+    CheckDocument,
+    Context,
+    ControlUse,
+    Evidence,
+    Result,
+    Status,
+    utc_now,
+)
 from access_probe.verdict import PageFacts, Pages, Verdict, decide
 
 if TYPE_CHECKING:
@@ -48,17 +56,15 @@ class Target:
 
 def normalise_url(text: str) -> str:
     """Accept what officers paste: a bare host gets https://. Raise UsageError otherwise."""
+    from access_probe.catalogue import http_url_problem
+
     candidate = text.strip()
     if "://" not in candidate:
         candidate = "https://" + candidate
-    parts = urlsplit(candidate)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UsageError(f"not an http(s) URL: {text!r}")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise UsageError(f"bad port in URL {text!r}") from exc
-    return candidate if parts.path else candidate + "/"
+    problem = http_url_problem(candidate)
+    if problem is not None:
+        raise UsageError(f"{text!r} cannot be checked: {problem}")
+    return candidate if urlsplit(candidate).path else candidate + "/"
 
 
 def plan_targets(catalogue: Catalogue, urls: Sequence[str] | None) -> list[Target]:
@@ -103,8 +109,8 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
     limits = Limits(timeout=config.probe.timeout_seconds, max_body=config.probe.max_body_bytes,
                     max_redirects=config.probe.max_redirects)
     started = utc_now()
-    measurements, controls = _measure_all(targets, config=config, env=env, limits=limits,
-                                          progress=progress)
+    measurements, controls, late = _measure_all(targets, config=config, env=env, limits=limits,
+                                                progress=progress)
     online = _online(measurements.values(), controls)
     results = []
     for target in targets:
@@ -113,18 +119,43 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
         m = measurements.get(target.url)
         control = controls.get(target.url)
         verdict = _judge(m, control, target, online)
-        results.append(_result(target, m, control, verdict))
+        results.append(_result(target, m, control, verdict,
+                               configured=config.control.url is not None))
     return CheckDocument(
         started_at=started,
         finished_at=utc_now(),
         context=Context(org=config.org, network=config.network),
         results=tuple(results),
         agent=f"access-probe/{__version__}",
+        warnings=control_warnings(config.control.url, controls, late=late,
+                                  asked=sum(t.reported for t in targets)),
     )
 
 
+def control_warnings(control_url: str | None, controls: dict[str, Control], *, late: bool,
+                     asked: int) -> tuple[str, ...]:
+    """What the reader must know about the control: not configured, or failed and why."""
+    if control_url is None:
+        return ("no control measurement: control.url is not set, so a site that is down "
+                "cannot be told from a block; verdicts rest on this network's evidence alone",)
+    if late:
+        return ("the control measurements timed out: verdicts rest on this network's "
+                "evidence alone",)
+    errors = [c.error for c in controls.values() if c.error is not None]
+    if asked and (not controls or len(errors) == len(controls)):
+        reason = max(set(errors), key=errors.count) if errors else "no answer"
+        return (f"the control failed ({reason}); verdicts rest on this network's evidence "
+                "alone",)
+    if errors:
+        reason = max(set(errors), key=errors.count)
+        return (f"the control failed for {len(errors)} of {len(controls)} links ({reason})",)
+    return ()
+
+
 def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: Limits,
-                 progress: Progress | None) -> tuple[dict[str, Measurement], dict[str, Control]]:
+                 progress: Progress | None
+                 ) -> tuple[dict[str, Measurement], dict[str, Control], bool]:
+    """(measurements, controls, whether the control answer came too late or not at all)."""
     from access_probe.engine.measure import measure
 
     total = len(targets)
@@ -161,13 +192,15 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     controls: dict[str, Control] = {}
+    late = False
     if control_future is not None:
         try:
             controls = control_future.result(
                 timeout=max(1.0, control_deadline - time.monotonic()))
         except Exception:  # late, or failed in a way fetch_controls did not foresee
             log.warning("control measurements did not arrive in time")
-    return measurements, controls
+            late = True
+    return measurements, controls, late
 
 
 def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control]:
@@ -234,10 +267,30 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
     return PageFacts(matches=matches, suspicious=suspicious)
 
 
+_NO_CONTROL = {
+    ControlUse.NOT_CONFIGURED: "Judged without a control measurement from outside "
+                               "(control.url is not set).",
+    ControlUse.FAILED: "Judged without a control measurement from outside (the control "
+                       "failed).",
+}
+
+
+def _evidence(verdict: Verdict, use: ControlUse) -> Evidence:
+    """The verdict's evidence, saying whether a control backed it."""
+    evidence = verdict.evidence or Evidence()
+    reason = evidence.reason
+    if use is not ControlUse.USED and verdict.status not in (Status.ACCESSIBLE,
+                                                             Status.OFFLINE):
+        reason = f"{reason} {_NO_CONTROL[use]}".strip()
+    return replace(evidence, control=use, reason=reason)
+
+
 def _result(target: Target, m: Measurement | None, control: Control | None,
-            verdict: Verdict) -> Result:
+            verdict: Verdict, *, configured: bool) -> Result:
     from access_probe.engine.measure import timings_ms
 
+    use = (ControlUse.USED if control is not None and control.usable
+           else ControlUse.FAILED if configured else ControlUse.NOT_CONFIGURED)
     return Result(
         target=target.id,
         url=target.url,
@@ -248,6 +301,6 @@ def _result(target: Target, m: Measurement | None, control: Control | None,
         interception=verdict.interception,
         timings_ms=timings_ms(m) if m is not None else {},
         control={"status": control.status} if control is not None and control.usable else None,
-        evidence=verdict.evidence,
+        evidence=_evidence(verdict, use),
         measured_at=m.started_at if m is not None else utc_now(),
     )

@@ -126,8 +126,9 @@ def fetch_controls(urls: Sequence[str], *, url: str, token: str | None,
                 response.raise_for_status()
                 answers = response.json().get("results", [])
             except (requests.RequestException, ValueError, AttributeError) as exc:
-                log.info("control request failed: %s", type(exc).__name__)
-                results.update({u: Control(url=u, error=type(exc).__name__) for u in batch})
+                reason = failure_reason(exc)
+                log.info("control request failed: %s", reason)
+                results.update({u: Control(url=u, error=reason) for u in batch})
                 continue
             for answer in answers:
                 if isinstance(answer, dict) and answer.get("url") in batch:
@@ -135,6 +136,33 @@ def fetch_controls(urls: Sequence[str], *, url: str, token: str | None,
             for u in batch:
                 results.setdefault(u, Control(url=u, error="missing from control answer"))
     return results
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why the control could not be asked, in words a person can act on (never the
+    exception's text, which names addresses)."""
+    import requests
+
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(exc, requests.HTTPError) and isinstance(status, int):
+        if status == 401:
+            return "the collector refused the token (HTTP 401): check collector.token"
+        if status == 403:
+            return "the collector refused this token or organisation (HTTP 403): " \
+                   "check collector.token and org"
+        if status == 404:
+            return "there is no control endpoint at control.url (HTTP 404)"
+        if status == 429:
+            return "the collector is rate-limiting this agent (HTTP 429)"
+        return f"the collector answered HTTP {status}"
+    if isinstance(exc, requests.Timeout):
+        return "the control request timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "the control service could not be reached: check control.url and the proxy"
+    if isinstance(exc, ValueError | AttributeError):
+        return "the control's answer could not be read"
+    return f"the control request failed ({type(exc).__name__})"
 
 
 def reachable(controls: dict[str, Control]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import timedelta
 
@@ -41,23 +42,33 @@ def test_collector_down_keeps_everything_and_backs_off(spool: Spool,
     collector.mode = "down"
     submitter = Submitter(collector.url, TOKEN)
     report = flush(spool, submitter, rng=random.Random(3))
-    assert report.error == "HTTP 503" and spool.pending() == len(ids)
+    assert report.error == "the collector failed (HTTP 503); it is retried later"
+    assert spool.pending() == len(ids) and spool.status().last_error == report.error
     assert spool.attempts() == 1 and spool.next_attempt() is not None
     requests_before = collector.requests
-    assert flush(spool, submitter).deferred  # the persisted backoff is respected
+    deferred = flush(spool, submitter)
+    assert deferred.deferred and deferred.error == report.error  # the backoff is respected
     assert collector.requests == requests_before
     collector.mode = "up"
     assert flush(spool, submitter, force=True).delivered == len(ids)
-    assert spool.pending() == 0 and spool.attempts() == 0
+    assert spool.pending() == 0 and spool.attempts() == 0 and spool.last_error() is None
 
 
-def test_unreachable_collector_is_a_retry_not_an_exception(spool: Spool) -> None:
+def test_unreachable_collector_is_a_retry_not_an_exception(
+        spool: Spool, caplog: pytest.LogCaptureFixture) -> None:
     fill(spool, 1)
     stub = StubCollector()  # bound but never started: connections are refused
     url = stub.url
     stub.server.server_close()
-    report = flush(spool, Submitter(url, TOKEN, timeout=(2, 2)))
-    assert report.error == "ConnectionError" and spool.pending() == 3
+    caplog.set_level(logging.WARNING, logger="access_probe")
+    report = flush(spool, Submitter(url, TOKEN, timeout=(2, 2)), force=True)
+    assert report.error is not None and spool.pending() == 3
+    assert report.error.startswith("could not connect to the collector: check collector.url")
+    assert not report.refused
+    # Logged at the default level once; the same failure again only at INFO.
+    assert caplog.text.count("could not deliver results: could not connect") == 1
+    flush(spool, Submitter(url, TOKEN, timeout=(2, 2)), force=True)
+    assert caplog.text.count("could not deliver results: could not connect") == 1
 
 
 def test_retry_after_is_honoured(spool: Spool, collector: StubCollector) -> None:
@@ -82,7 +93,8 @@ def test_wrong_token_keeps_results_and_waits_long(spool: Spool, collector: StubC
                                                   caplog: pytest.LogCaptureFixture) -> None:
     fill(spool, 1)
     report = flush(spool, Submitter(collector.url, "wrong"))
-    assert report.error and "401" in report.error
+    assert report.error and "401" in report.error and "collector.token" in report.error
+    assert report.refused and report.error_status == 401
     assert spool.pending() == 3 and spool.status().rejected == 0
     due = spool.next_attempt()
     assert due is not None and due - spool.clock() >= timedelta(minutes=59)
