@@ -258,6 +258,9 @@ def _sections(cls: type = Config, prefix: str = "") -> set[str]:
 _ORG = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
 _LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII, no spaces: it goes in a header
+# What sample files and how-tos put where the token goes; a real token is random.
+_PLACEHOLDER = re.compile(r"(?i)replace|change.?me|your.?token|enrol+ment.?token|^<.*>$|^x{4,}$"
+                          r"|^token$|example")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -343,6 +346,9 @@ def _url(text: str) -> str:
 def _token(text: str) -> str:
     if not _TOKEN.fullmatch(text):
         raise _Invalid("must be printable ASCII without spaces (1 to 4096 characters)")
+    if _PLACEHOLDER.search(text):
+        raise _Invalid(f"{text!r} is the sample's placeholder: put the enrolment token from "
+                       "`access-probe collector token create --org CODE` here")
     return text
 
 

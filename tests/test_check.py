@@ -62,3 +62,46 @@ def test_a_resolver_giving_real_addresses_is_a_network() -> None:
     statuses = {r.target: r.status for r in doc.results}
     assert statuses["social"] is Status.BLOCKED  # a catalogue site reset: tcp-reset
     assert statuses["lab-baseline"] is not Status.OFFLINE
+
+
+def test_verdicts_without_a_control_say_so() -> None:
+    """No control.url: a top-level warning, and each verdict's evidence says it stood alone."""
+    from access_probe.agent.anonymise import anonymise
+    from access_probe.render import table
+    from access_probe.schema import ControlUse
+
+    with WebServer({"/": Page.html("Baseline")}) as web, DNSServer(
+            {"site.test": NXDOMAIN, "base.test": Answer.a("127.0.0.1")}) as dns:
+        cat = parse_catalogue(catalogue("http://site.test/", web.url("/", host="base.test")))
+        doc = run_check(["http://site.test/"], config=FAST, catalogue=cat, env=lab_env(dns))
+    [result] = doc.results
+    assert result.evidence is not None and result.evidence.control is ControlUse.NOT_CONFIGURED
+    assert "without a control measurement" in result.evidence.reason
+    assert len(doc.warnings) == 1 and "control.url is not set" in doc.warnings[0]
+    assert doc.to_json()["warnings"] == list(doc.warnings)
+    assert table(doc).rstrip().splitlines()[-1] == f"Warning: {doc.warnings[0]}"
+    sent = anonymise(doc)
+    assert sent["results"][0]["evidence"]["control"] == "not-configured"
+    assert "warnings" not in sent  # free text stays on this machine
+
+
+def test_a_refused_control_token_is_a_warning_and_marks_every_verdict() -> None:
+    from access_probe.schema import ControlUse
+    from tests.agent.stub_collector import StubCollector
+
+    collector = StubCollector().start()
+    try:
+        with WebServer({"/": Page.html("Baseline")}) as web, DNSServer(
+                {"site.test": NXDOMAIN, "base.test": Answer.a("127.0.0.1")}) as dns:
+            cat = parse_catalogue(catalogue("http://site.test/", web.url("/", host="base.test")))
+            config = replace(FAST, control=replace(FAST.control, url=collector.url),
+                             collector=replace(FAST.collector, token="wrong-token"))
+            doc = run_check(["http://site.test/"], config=config, catalogue=cat,
+                            env=lab_env(dns))
+    finally:
+        collector.stop()
+    [result] = doc.results
+    assert result.evidence is not None and result.evidence.control is ControlUse.FAILED
+    assert "without a control measurement" in result.evidence.reason
+    [warning] = doc.warnings
+    assert "refused the token (HTTP 401)" in warning and "collector.token" in warning

@@ -153,11 +153,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from access_probe.report import write_reports
 
     config = _config(args, log=False)
+    out = _report_dir(args.out)
     history = open_history(config).load(limit=30)
     if not history:
         raise UsageError("no results yet: run `access-probe check` or `access-probe run --once`")
-    out = _report_dir(args.out)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         files = write_reports(out, history[-1], history, names=catalogue_names(config))
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the report there "
@@ -186,7 +187,7 @@ def _report_dir(given: str | None) -> Path:
     existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         raise UsageError(f"--out {out}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK):  # root passes this; mkdir tells later
         raise UsageError(f"--out {out}: {existing} is not writable")
     return out
 

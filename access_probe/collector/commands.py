@@ -36,15 +36,19 @@ def register(subparsers: Any) -> None:
     sub = collector.add_subparsers(dest="collector_command", metavar="COMMAND", required=True)
     _serve_parser(sub)
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
-    _db_option(migrate)
+    _db_option(migrate, creates=True)
     migrate.set_defaults(handler=_database_errors(cmd_migrate))
     _token_parsers(sub)
 
 
-def _db_option(parser: argparse.ArgumentParser) -> None:
+def _db_option(parser: argparse.ArgumentParser, *, creates: bool = False) -> None:
     parser.add_argument("--db", metavar="URL",
                         help="sqlite:///PATH or postgresql://... (default: SQLite in the user "
                              "data directory)")
+    if not creates:
+        parser.add_argument("--create-db", action="store_true",
+                            help="create the SQLite file's folder when it does not exist "
+                                 "(otherwise a mistyped path is an error)")
 
 
 def _serve_parser(sub: Any) -> None:
@@ -100,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1 or not 0 < args.port < 65536:
         raise UsageError("--workers must be at least 1 and --port between 1 and 65535")
     settings = Settings(
-        db_url=_db_url(args.db), k=args.k,
+        db_url=_db_url(args), k=args.k,
         config=Path(args.config) if args.config else None,
         targets=Path(args.targets) if args.targets else None,
         control_allow=parse_networks(args.control_allow), catalogue_only=args.catalogue_only,
@@ -123,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from access_probe.collector.store import migrate, repo
 
-    engine = repo.make_engine(_db_url(args.db))
+    engine = repo.make_engine(_db_url(args))
     try:
         before = migrate.current(engine)
         migrate.upgrade(engine)
@@ -142,7 +146,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     org, label = (None, "administrator") if args.admin else _org(args.org, args.unlisted,
                                                                   councils.load())
     new = tokens.new_token()
-    engine = _ready_engine(_db_url(args.db))
+    engine = _ready_engine(_db_url(args))
     try:
         repo.insert_token(engine, record=TokenRecord(
             id=new.id, secret_hash=new.secret_hash, org=org, admin=args.admin,
@@ -159,7 +163,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     from access_probe.schema import utc_now
 
     token_id = args.token[3:11] if args.token.startswith("ap_") else args.token
-    engine = _ready_engine(_db_url(args.db))
+    engine = _ready_engine(_db_url(args))
     try:
         done = repo.revoke_token(engine, token_id=token_id, now=utc_now())
     finally:
@@ -174,7 +178,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     from access_probe.collector.store import repo
     from access_probe.schema import iso
 
-    engine = _ready_engine(_db_url(args.db))
+    engine = _ready_engine(_db_url(args))
     try:
         records = repo.list_tokens(engine)
     finally:
@@ -191,13 +195,26 @@ def _out(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _db_url(given: str | None) -> str:
+def _db_url(args: argparse.Namespace) -> str:
+    """The database URL, validated. An SQLite file's folder is created for the default
+    location, on `migrate` and with `--create-db`; for any other `--db` a missing folder is
+    a typo, not a wish for a new empty database."""
     from access_probe.collector.settings import Settings, default_db_url
 
+    given: str | None = args.db
     url = given or default_db_url()
     Settings(db_url=url)  # validates the URL, naming the option on error
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        creates = given is None or getattr(args, "create_db", True)
+        if not folder.is_dir():
+            if folder.exists():
+                raise UsageError(f"--db {given}: {folder} is not a folder")
+            if not creates:
+                raise UsageError(f"--db {given}: the folder {folder} does not exist; check "
+                                 "the path, or add --create-db (or run `access-probe collector "
+                                 "migrate --db URL`) to create a new database there")
+            folder.mkdir(parents=True, exist_ok=True)
     return url
 
 
@@ -211,8 +228,14 @@ def _database_errors(handler: Callable[[argparse.Namespace], int]
             return handler(args)
         except DBAPIError as exc:
             detail = str(exc.orig or exc).strip().splitlines()[0]
-            raise ServiceError(f"database {_redacted(_db_url(args.db))}: {detail}") from exc
+            raise ServiceError(f"database {_redacted(_shown_db(args))}: {detail}") from exc
     return run
+
+
+def _shown_db(args: argparse.Namespace) -> str:
+    from access_probe.collector.settings import default_db_url
+
+    return str(args.db or default_db_url())
 
 
 def _redacted(url: str) -> str:
@@ -244,13 +267,31 @@ def _org(code: str, unlisted: bool, known: Councils) -> tuple[str, str]:
     council = known.lookup(code)
     if council is not None:
         return council.code, f"{council.name} ({council.code})"
+    given = code
     code = code.strip().upper()
     if not _CODE.match(code):
-        raise UsageError(f"--org {code!r} is not an organisation code "
-                         "(a GSS code such as E07000223, or 2-16 letters, digits and hyphens)")
+        hint = _named(known, given)
+        raise UsageError(f"--org {given!r} is not an organisation code "
+                         "(a GSS code such as E07000223, or 2-16 letters, digits and hyphens)"
+                         + (f"; did you mean {hint}?" if hint else ""))
     if not unlisted:
-        # Not refused: the LGA enrols organisations that are not councils too; its results
-        # simply carry no council type, nation or region.
-        sys.stderr.write(f"note: {code} is not in the councils table; its results will have "
-                         "no council type, nation or region\n")
+        # A council's name typed for its code ("ADUR") looks like a code too: anything the
+        # councils table does not know is refused unless the operator says it is meant.
+        hint = _named(known, given)
+        raise UsageError(f"--org {code} is not in the councils table"
+                         + (f" (did you mean {hint}?)" if hint else "")
+                         + "; add --unlisted to enrol an organisation that is not a council "
+                         "(its results carry no council type, nation or region)")
     return code, code
+
+
+def _named(known: Councils, text: str) -> str | None:
+    """'Adur (E07000223)' when `text` is (the start of) exactly one council's name."""
+    wanted = " ".join(text.lower().split())
+    if len(wanted) < 3:
+        return None
+    matches = {c.code: c for c in known.by_code.values() if c.name.lower().startswith(wanted)}
+    if len(matches) != 1:
+        return None
+    council = next(iter(matches.values()))
+    return f"{council.name} ({council.code})"

@@ -64,9 +64,10 @@ def write_unblock_request(out_dir: Path, doc: CheckDocument, *,
 def write_reports(out_dir: Path, doc: CheckDocument, history: Sequence[CheckDocument] = (),
                   *, names: Mapping[str, str] | None = None) -> ReportFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
-    return ReportFiles(
-        html=_write(out_dir / "index.html", render_html(doc, history, names=names)),
-        json=_write(out_dir / "results.json", render_json(doc)),
-        csv=_write(out_dir / "results.csv", render_csv(doc)),
-        unblock=write_unblock_request(out_dir, doc, names=names),
-    )
+    json_path = _write(out_dir / "results.json", render_json(doc))
+    csv_path = _write(out_dir / "results.csv", render_csv(doc))
+    unblock = write_unblock_request(out_dir, doc, names=names)
+    written = [json_path.name, csv_path.name] + ([unblock.name] if unblock else [])
+    page = render_html(doc, history, names=names, files=written)
+    return ReportFiles(html=_write(out_dir / "index.html", page), json=json_path, csv=csv_path,
+                       unblock=unblock)

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from access_probe.schema import Method, Result, Status
 
-__all__ = ["Explanation", "Standing", "explain", "standing", "vendor_name"]
+__all__ = ["Explanation", "Standing", "explain", "service_standing", "standing", "vendor_name",
+           "worst"]
 
 
 class Standing(StrEnum):
@@ -17,6 +18,7 @@ class Standing(StrEnum):
     WORKING = "working"
     BLOCKED = "blocked"
     RESTRICTED = "restricted"
+    DOWN = "site down"  # fails from outside too: not this network's doing
     UNKNOWN = "can't tell"
 
 
@@ -24,8 +26,10 @@ _STANDING = {
     Status.ACCESSIBLE: Standing.WORKING,
     Status.BLOCKED: Standing.BLOCKED,
     Status.RESTRICTED: Standing.RESTRICTED,
+    Status.UNREACHABLE: Standing.DOWN,
 }
-_ORDER = [Standing.BLOCKED, Standing.RESTRICTED, Standing.UNKNOWN, Standing.WORKING]
+_ORDER = [Standing.BLOCKED, Standing.RESTRICTED, Standing.UNKNOWN, Standing.DOWN,
+          Standing.WORKING]
 
 # Display names for the vendor ids of data/blockpages*.yaml; an id not listed shows as itself.
 _VENDORS = {
@@ -91,6 +95,22 @@ def worst(standings: list[Standing]) -> Standing:
     return min(standings, key=_ORDER.index) if standings else Standing.UNKNOWN
 
 
+def service_standing(statuses: list[Status]) -> Standing:
+    """One service from its endpoints' verdicts, the way the officer reads it: a barrier on
+    any endpoint makes it blocked (or restricted); otherwise it works when any endpoint
+    works (a secondary host that is down does not make the site "can't tell"), is down
+    when every endpoint is down, and can't be told otherwise."""
+    kinds = [standing(s) for s in statuses]
+    for barrier in (Standing.BLOCKED, Standing.RESTRICTED):
+        if barrier in kinds:
+            return barrier
+    if Standing.WORKING in kinds:
+        return Standing.WORKING
+    if kinds and all(k is Standing.DOWN for k in kinds):
+        return Standing.DOWN
+    return Standing.UNKNOWN
+
+
 def vendor_name(vendor: str | None) -> str | None:
     if not vendor:
         return None
@@ -113,7 +133,7 @@ def explain(result: Result, *, name: str | None = None) -> Explanation:
             how += (" The council's network inspects its secure traffic "
                     f"(certificate from “{result.interception.issuer}”).")
         return Explanation(standing=kind, how=how, ask=None)
-    if kind is Standing.UNKNOWN or result.blocking is None:
+    if kind in (Standing.UNKNOWN, Standing.DOWN) or result.blocking is None:
         return Explanation(standing=kind, how=_UNKNOWN_WHY.get(
             result.status, "The check could not tell."), ask=None)
     b = result.blocking

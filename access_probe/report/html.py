@@ -11,14 +11,16 @@ from importlib import resources
 from string import Template
 
 from access_probe import __version__
-from access_probe.report.explain import Standing, explain, standing, worst
+from access_probe.report.explain import Standing, explain, service_standing, standing
 from access_probe.report.unblock import unblock_request
 from access_probe.schema import CheckDocument, Result, Status
 
 __all__ = ["blocked_chart_svg", "render_html", "service_rows"]
 
 _CSS = {Standing.WORKING: "working", Standing.BLOCKED: "blocked",
-        Standing.RESTRICTED: "restricted", Standing.UNKNOWN: "unknown"}
+        Standing.RESTRICTED: "restricted", Standing.DOWN: "down", Standing.UNKNOWN: "unknown"}
+_ROW_ORDER = [Standing.BLOCKED, Standing.RESTRICTED, Standing.UNKNOWN, Standing.DOWN,
+              Standing.WORKING]
 _CHART_W, _CHART_H, _PAD = 600, 120, 18
 
 
@@ -32,16 +34,15 @@ def service_rows(doc: CheckDocument) -> list[tuple[str, list[Result]]]:
     groups: dict[str, list[Result]] = {}
     for r in doc.results:
         groups.setdefault(r.service or r.target, []).append(r)
-    order = [Standing.BLOCKED, Standing.RESTRICTED, Standing.UNKNOWN, Standing.WORKING]
     return sorted(groups.items(),
-                  key=lambda kv: (order.index(worst([standing(r.status) for r in kv[1]])),
+                  key=lambda kv: (_ROW_ORDER.index(service_standing([r.status for r in kv[1]])),
                                   kv[0]))
 
 
 def _row(key: str, results: list[Result], names: Mapping[str, str]) -> str:
     name = names.get(key, key)
     kinds = [standing(r.status) for r in results]
-    overall = worst(kinds)
+    overall = service_standing([r.status for r in results])
     shown = [r for r in results if standing(r.status) is overall] or results
     exp = explain(shown[0], name=name)
     how = html.escape(exp.how)
@@ -49,6 +50,8 @@ def _row(key: str, results: list[Result], names: Mapping[str, str]) -> str:
         how += f'<br><span class="ask">{html.escape(exp.ask)}</span>'
     if len(results) > 1 and overall is not Standing.WORKING and Standing.WORKING in kinds:
         how += "<br>Some parts of the site load; others do not."
+    elif overall is Standing.WORKING and len(set(kinds)) > 1:
+        how += "<br>Some of its other addresses did not answer, from outside either."
     badge = f'<span class="badge {_CSS[overall]}">{html.escape(str(overall))}</span>'
     return f"<tr><td>{html.escape(name)}</td><td>{badge}</td><td>{how}</td></tr>"
 
@@ -57,7 +60,7 @@ def _counts(doc: CheckDocument) -> tuple[int, int]:
     """(blocked, restricted) services in one run."""
     blocked = restricted = 0
     for _, results in service_rows(doc):
-        kind = worst([standing(r.status) for r in results])
+        kind = service_standing([r.status for r in results])
         blocked += kind is Standing.BLOCKED
         restricted += kind is Standing.RESTRICTED
     return blocked, restricted
@@ -65,8 +68,8 @@ def _counts(doc: CheckDocument) -> tuple[int, int]:
 
 def blocked_chart_svg(history: Sequence[CheckDocument]) -> str:
     """Stacked bars: blocked and restricted services per run, oldest left."""
-    if not history:
-        return "<p>No earlier checks yet.</p>"
+    if len(history) < 2:  # one bar is not a trend
+        return "<p>The chart appears after the second check.</p>"
     counts = [_counts(d) for d in history]
     top = max([b + r for b, r in counts] + [1])
     slot = (_CHART_W - 2 * _PAD) / len(counts)
@@ -93,6 +96,14 @@ def blocked_chart_svg(history: Sequence[CheckDocument]) -> str:
             "</svg>")
 
 
+def _history_section(history: Sequence[CheckDocument]) -> str:
+    if len(history) < 2:
+        return ""
+    return ("<h2>Recent checks</h2>\n<p class=\"meta\">Blocked (red) and restricted (amber)"
+            f" services at each of the last {len(history)} checks.</p>\n"
+            + blocked_chart_svg(history))
+
+
 def _summary(doc: CheckDocument) -> str:
     if doc.results and all(r.status is Status.OFFLINE for r in doc.results):
         return "This computer was offline: nothing could be checked."
@@ -104,7 +115,9 @@ def _summary(doc: CheckDocument) -> str:
 
 
 def render_html(doc: CheckDocument, history: Sequence[CheckDocument] = (), *,
-                names: Mapping[str, str] | None = None) -> str:
+                names: Mapping[str, str] | None = None,
+                files: Sequence[str] = ("results.json", "results.csv")) -> str:
+    """`files`: the names written beside the page, for its footer."""
     names = names or {}
     request = unblock_request(doc, names=names)
     unblock = (f"<pre>{html.escape(request)}</pre>" if request
@@ -114,8 +127,9 @@ def render_html(doc: CheckDocument, history: Sequence[CheckDocument] = (), *,
         when=html.escape(f"Checked {doc.finished_at:%d %B %Y, %H:%M} UTC"),
         network=html.escape(doc.context.network or "network not named"),
         rows="\n".join(_row(k, rs, names) for k, rs in service_rows(doc)),
-        runs=str(len(history)),
-        chart=blocked_chart_svg(history),
+        history=_history_section(history),
         unblock=unblock,
+        warnings="".join(f'<p class="warning">{html.escape(w)}</p>' for w in doc.warnings),
+        files=html.escape(", ".join(files)),
         version=html.escape(__version__),
     )

@@ -67,6 +67,10 @@ class StubCollector:
                 with stub.lock:
                     stub.requests += 1
                     mode = stub.mode
+                if self.path == "/api/v1/control":  # refuses a wrong token, like the real one
+                    if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                        return self._answer(401, {"detail": "bad token"})
+                    return self._answer(503, {"detail": "no control here"})
                 if self.path != "/api/v1/submissions":
                     return self._answer(404, {"detail": "not found"})
                 if mode == "down":

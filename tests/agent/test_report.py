@@ -36,7 +36,7 @@ def test_explanations_say_how_and_what_to_ask() -> None:
     assert exp.ask is not None and "www.facebook.com" in exp.ask and "Squid" in exp.ask
     reset = result("x", Status.BLOCKED, blocking=Blocking(layer=Layer.TCP, method=Method.TCP_RESET))
     assert "cuts every connection" in explain(reset).how
-    assert explain(result("x", Status.UNREACHABLE)).standing is Standing.UNKNOWN
+    assert explain(result("x", Status.UNREACHABLE)).standing is Standing.DOWN
     assert explain(result("x", Status.ACCESSIBLE)).ask is None
 
 
@@ -102,3 +102,44 @@ def test_write_reports_and_the_report_command(tmp_path: Path) -> None:
     assert {p.name for p in out.iterdir()} == {"index.html", "results.json", "results.csv",
                                                "unblock-request.txt"}
     assert "Facebook" in (out / "index.html").read_text()
+
+
+def test_a_service_is_judged_by_its_endpoints() -> None:
+    from access_probe.report.explain import service_standing
+
+    assert service_standing([Status.ACCESSIBLE, Status.UNREACHABLE]) is Standing.WORKING
+    assert service_standing([Status.UNREACHABLE, Status.UNREACHABLE]) is Standing.DOWN
+    assert service_standing([Status.ACCESSIBLE, Status.BLOCKED]) is Standing.BLOCKED
+    assert service_standing([Status.RESTRICTED, Status.UNREACHABLE]) is Standing.RESTRICTED
+    assert service_standing([Status.UNREACHABLE, Status.INCONCLUSIVE]) is Standing.UNKNOWN
+    down = document(Status.UNREACHABLE, targets=("gone",))
+    page = render_html(down, [down])
+    assert 'class="badge down">site down<' in page and "can&#x27;t tell" not in page
+    mixed = type(down)(started_at=down.started_at, finished_at=down.finished_at,
+                       context=down.context, results=(
+                           result("facebook", Status.ACCESSIBLE),
+                           result("facebook", Status.UNREACHABLE, url="https://cdn.fb.example/")))
+    assert 'class="badge working"' in render_html(mixed)
+
+
+def test_unblock_request_has_one_line_per_service() -> None:
+    doc = document(Status.BLOCKED, targets=("facebook",))
+    two = type(doc)(started_at=doc.started_at, finished_at=doc.finished_at, context=doc.context,
+                    results=(result("facebook", Status.BLOCKED),
+                             result("facebook", Status.BLOCKED, url="https://static.fb.example/")))
+    text = unblock_request(two, names={"facebook": "Facebook"})
+    assert text is not None
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert lines == ["- Facebook (www.facebook.com, static.fb.example): blocked at the HTTP layer"
+                     " (http-blockpage), by Squid, category “Social Networking”"]
+
+
+def test_history_chart_waits_for_a_second_run_and_footer_names_written_files(
+        tmp_path: Path) -> None:
+    one = document(Status.ACCESSIBLE)
+    assert "Recent checks" not in render_html(one, [one])
+    assert "Recent checks" in render_html(one, [one, one])
+    files = write_reports(tmp_path, one, [one])
+    page = files.html.read_text()
+    assert files.unblock is None and "unblock-request.txt" not in page
+    assert "Files: results.json, results.csv." in page

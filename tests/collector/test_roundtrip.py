@@ -77,6 +77,12 @@ def test_commands_migrate_and_tokens(backend: str, tmp_path: Path,
 
 def _commands(db: str, capsys: pytest.CaptureFixture[str], *, sqlite: bool) -> None:
     create = ["collector", "token", "create", "--org", "ADU", "--db", db]
+    if sqlite:  # a folder that does not exist is a typo until the operator says otherwise
+        assert main(create) == 2
+        assert "does not exist" in capsys.readouterr().err
+        assert main(["collector", "token", "list", "--db", db]) == 2
+        capsys.readouterr()
+        create = [*create, "--create-db"]
     if not sqlite:  # PostgreSQL is never migrated behind the operator's back
         assert main(create) == 2
         assert "collector migrate" in capsys.readouterr().err
@@ -90,11 +96,15 @@ def _commands(db: str, capsys: pytest.CaptureFixture[str], *, sqlite: bool) -> N
     capsys.readouterr()
     assert main(["collector", "token", "create", "--org", "not a code!", "--db", db]) == 2
     capsys.readouterr()
-    # A code outside the councils table is enrolled, with a note saying what it lacks.
-    assert main(["collector", "token", "create", "--org", "nowhere", "--db", db]) == 0
+    # A code outside the councils table (or a council's name typed for its code) is refused
+    # unless the operator says it is meant.
+    assert main(["collector", "token", "create", "--org", "nowhere", "--db", db]) == 2
     captured = capsys.readouterr()
-    assert captured.out.splitlines()[-1].startswith("ap_")
     assert "NOWHERE is not in the councils table" in captured.err
+    assert "--unlisted" in captured.err
+    assert not captured.out
+    assert main(["collector", "token", "create", "--org", "Adur", "--db", db]) == 2
+    assert "did you mean Adur District Council (E07000223)" in capsys.readouterr().err
     assert main(["collector", "token", "create", "--org", "lga", "--unlisted", "--db", db]) == 0
     assert "councils table" not in capsys.readouterr().err
     assert main(["collector", "token", "list", "--db", db]) == 0
@@ -120,7 +130,8 @@ def test_serve_command_runs_migrates_sqlite_and_logs_no_addresses(tmp_path: Path
     db = f"sqlite:///{tmp_path / 'fresh' / 'c.sqlite3'}"
     process = subprocess.Popen(
         [sys.executable, "-m", "access_probe.cli", "collector", "serve", "--port", str(port),
-         "--db", db, "--k", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "--db", db, "--create-db", "--k", "2"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     try:
         deadline, health = time.monotonic() + 20, None
         while health is None and time.monotonic() < deadline and process.poll() is None:
