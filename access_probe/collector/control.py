@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -68,6 +69,21 @@ def _views(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[Any]:
     if ip in ipaddress.IPv6Network("64:ff9b::/96"):
         embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return [ip, *(e for e in embedded if e is not None)]
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
+def _is_dns_name(host: str) -> bool:
+    """A name the resolver can be asked about: IDNA-encodable, LDH labels (underscores
+    allowed, as real DNS has them), at most 253 characters. Anything else ('%zz', a NUL)
+    is refused before any lookup, so no odd spelling reaches a resolver."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    return (0 < len(ascii_host) <= 253
+            and all(_LABEL.fullmatch(label) for label in ascii_host.split(".")))
 
 
 class TTLCache:
@@ -139,9 +155,14 @@ class ControlService:
         return [ready[u] for u in urls]
 
     def _refuse_early(self, url: str) -> Answer | None:
-        host = (urlsplit(url).hostname or "").rstrip(".")
+        try:
+            host = (urlsplit(url).hostname or "").rstrip(".")
+        except ValueError:  # an unterminated IPv6 literal ('http://[') and its kin
+            return {"url": url, "refused": "not a valid URL"}
         if not host:
             return {"url": url, "refused": "URL without a host"}
+        if parse_address(host) is None and not _is_dns_name(host):
+            return {"url": url, "refused": "host is not a DNS name or an IP address"}
         literal = refusal(host, self.allow) if parse_address(host) is not None else None
         if literal is not None:
             return {"url": url, "refused": literal}

@@ -191,3 +191,30 @@ def test_agent_client_reads_the_answers(make_collector: Callable[..., Collector]
     assert ok.usable and ok.status == "accessible" and ok.http and ok.http.title == "Hello lab"
     assert gone.status == "unreachable" and gone.http and gone.http.status == 503
     assert refused.refused and not refused.usable
+
+
+def test_every_spelling_of_an_internal_address_is_refused(
+        make_collector: Callable[..., Collector], internal: _Recording) -> None:
+    # 127.0.0.3 written as the C library's inet_aton would also read it, IPv6 forms that
+    # embed it, a zone id and a trailing dot: none may reach the internal service.
+    port = internal.server_address[1]
+    spellings = ["2130706435", "0x7f000003", "0x7f.0.0.3", "0177.0.0.3", "127.3", "127.0.3",
+                 "127.0.0.3.", "[::ffff:7f00:3]", "[::ffff:127.0.0.3]", "[64:ff9b::7f00:3]",
+                 "[::127.0.0.3]", "[fe80::1%25lo]"]
+    with DNSServer({}) as dns:
+        collector = make_collector(netenv=lab_env(dns))
+        answers = control(collector, *(f"http://{s}:{port}/" for s in spellings))
+    assert len(answers) == len(spellings)
+    assert all(a.get("refused") or a.get("status") != "accessible" for a in answers), answers
+    assert internal.hits == 0
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1", "https://[zz]/", "http://a:99999/",
+                                 "http://%zz/", "http://\u0000/", "http://[::1]x/"])
+def test_malformed_urls_are_answered_not_crashed(collector: Collector, url: str) -> None:
+    answer = collector.http.post("/api/v1/control", json={"urls": [url]},
+                                 headers=auth(collector.token()))
+    assert answer.status_code in (200, 422), answer.text
+    if answer.status_code == 200:
+        (result,) = answer.json()["results"]
+        assert result["url"] == url and (result.get("refused") or result.get("status"))
