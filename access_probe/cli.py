@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 1
+# probe.concurrency's default and bounds, stated here so `--help` needs no config import
+# (a test holds them equal to config.py's).
+PARALLEL_DEFAULT = 32
+PARALLEL_RANGE = (1, 256)
 
 
 def load_effective_config(config_file: str | None, targets: str | None = None) -> Config:
@@ -63,6 +67,16 @@ def _links_from(source: str) -> list[str]:
     return list(found.links)
 
 
+def with_parallel(config: Config, parallel: int) -> Config:
+    """`check --parallel N`: the same setting as probe.concurrency, with the same bounds."""
+    from dataclasses import replace
+
+    low, high = PARALLEL_RANGE
+    if not low <= parallel <= high:
+        raise UsageError(f"--parallel: {parallel}: must be an integer {low}-{high}")
+    return replace(config, probe=replace(config.probe, concurrency=parallel))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from access_probe.engine.check import run_check
     from access_probe.render import ProgressBar, table
@@ -74,6 +88,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     urls = list(args.urls)
     if args.links_from:
         urls += [u for u in _links_from(args.links_from) if u not in urls]
+    if args.parallel is not None:
+        config = with_parallel(config, args.parallel)
     bar = ProgressBar(sys.stderr, "Checking") if not args.json else None
     try:
         doc = run_check(urls or None, config=config, progress=bar)
@@ -140,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
     check.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     check.add_argument("--no-submit", action="store_true", help="do not send results anywhere")
+    check.add_argument("--parallel", type=int, metavar="N",
+                       help="endpoints measured at once (probe.concurrency; default "
+                            f"{PARALLEL_DEFAULT}, chosen by measurement: docs/benchmarks.md)")
     check.set_defaults(handler=cmd_check)
 
     from access_probe.agent import commands as agent_commands

@@ -76,7 +76,10 @@ class ProbeConfig:
     """Extension: per-step bounds of the engine."""
 
     timeout_seconds: float = 8.0  # each step (DNS, TCP, TLS, HTTP) gets at most this
-    concurrency: int = 64  # endpoints probed at once: a whole catalogue in about one wave
+    # Endpoints probed at once: the packaged catalogue in one wave (a blocked catalogue costs
+    # one step timeout, not two); DNS is bounded apart from this (engine/lookups.py). Chosen
+    # by measurement on a slow, lossy uplink: docs/benchmarks.md.
+    concurrency: int = 32
     max_body_bytes: int = 262144
     max_redirects: int = 8
 

@@ -11,6 +11,7 @@ import pytest
 
 from access_probe import __version__
 from access_probe.cli import main
+from access_probe.errors import UsageError
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -80,3 +81,15 @@ def test_missing_targets_file_exits_2(tmp_path: Path) -> None:
     proc = run_cli("check", "--no-submit", "--targets", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 2
     assert "nope.yaml" in proc.stderr
+
+
+def test_parallel_is_probe_concurrency_with_its_default_and_bounds() -> None:
+    from access_probe import cli
+    from access_probe.config import Config, ProbeConfig
+
+    assert cli.PARALLEL_DEFAULT == ProbeConfig().concurrency
+    config = Config()
+    assert cli.with_parallel(config, 5).probe.concurrency == 5
+    for bad in (cli.PARALLEL_RANGE[0] - 1, cli.PARALLEL_RANGE[1] + 1):
+        with pytest.raises(UsageError, match="--parallel"):
+            cli.with_parallel(config, bad)

@@ -156,6 +156,7 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
                  progress: Progress | None
                  ) -> tuple[dict[str, Measurement], dict[str, Control], bool]:
     """(measurements, controls, whether the control answer came too late or not at all)."""
+    from access_probe.engine.lookups import Lookups
     from access_probe.engine.measure import measure
 
     total = len(targets)
@@ -169,13 +170,15 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     # default), which may be longer than ours: its answer is worth waiting that long for.
     control_deadline = max(deadline, started + CONTROL_WAIT)
     pool = cf.ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="probe")
+    lookups = Lookups(env, timeout=limits.timeout)  # one lookup per distinct name per check
     try:
         control_future = None
         if config.control.url:
             # Baselines only tell offline from blocked: the control is not asked about them.
             asked = [t.url for t in targets if t.reported]
             control_future = pool.submit(_controls, asked, config, env)
-        futures = {pool.submit(measure, t.url, env=env, limits=limits): t for t in targets}
+        futures = {pool.submit(measure, t.url, env=env, limits=limits, lookups=lookups): t
+                   for t in targets}
         measurements: dict[str, Measurement] = {}
         done = 0
         for future in cf.as_completed(futures, timeout=max(0.0, deadline - time.monotonic())):
@@ -191,6 +194,7 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
         log.warning("check deadline reached; %d targets unfinished", total - len(measurements))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        lookups.close()
     controls: dict[str, Control] = {}
     late = False
     if control_future is not None:

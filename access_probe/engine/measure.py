@@ -3,10 +3,13 @@
 Never raises for network conditions: they are recorded as `failure` names. Only a URL that
 cannot be measured at all (not http/https, no host) raises ValueError: an input error.
 
-Direct route:  DNS (system and/or a direct query) -> TCP to up to `max_addresses` addresses
-               -> TLS (https) -> HTTP GET pinned to the address that answered.
+Direct route:  DNS (system and/or a direct query, `lookups`) -> TCP to up to `max_addresses`
+               addresses -> TLS (https) -> HTTP GET on that same connection.
 Proxy route:   TCP to the proxy -> CONNECT by hand (https) -> TLS through the tunnel -> HTTP
-               through the proxy; the target's DNS is the proxy's business.
+               on that connection; the target's DNS is the proxy's business.
+One connection per origin: the GET goes on the socket the TCP/TLS steps proved (as OONI's
+Web Connectivity and blackbox_exporter do); a later hop to the same origin reuses it while
+the server keeps it open, else reopens one along the same path.
 Redirects are followed by hand, each hop recorded; a new host gets its own DNS/TCP/TLS.
 `guard(address)` is asked before every connection; a reason stops the measurement
 (`Measurement.refused`) before anything is sent.
@@ -16,18 +19,17 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from access_probe.engine.addresses import in_networks, is_bogon, parse_address
+from access_probe.engine.lookups import Lookup, Lookups
 from access_probe.engine.netenv import NetEnv
-from access_probe.engine.probe import dns, http, proxy, tcp, tls
+from access_probe.engine.probe import http, proxy, tcp, tls
 from access_probe.engine.probe.base import Clock, ProbeContext
 from access_probe.model import (
     DNSObservation,
-    Engine,
     Failure,
     HTTPObservation,
     Measurement,
@@ -46,7 +48,6 @@ __all__ = ["Guard", "Limits", "measure", "timings_ms"]
 Guard = Callable[[str], str | None]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_DNS_SLACK = 0.5  # seconds: the direct query's own timeouts end it; this only guards a hang
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,11 +83,11 @@ class _Origin:
 
 @dataclass(frozen=True, slots=True)
 class _Path:
-    """How HTTP reaches an origin once the lower steps succeeded."""
+    """How HTTP reaches an origin once the lower steps succeeded: the proved connection."""
 
-    address: str | None  # pinned address (direct), None through a proxy
-    proxy: str | None
-    tls: ssl.SSLContext | None
+    conn: http.Connection
+    address: str | None  # the address connected to (direct), None through a proxy
+    proxy: str | None  # plain HTTP through this proxy: requests in absolute form
 
 
 class _Stop(Exception):
@@ -108,6 +109,8 @@ class _Recorder:
     http: list[HTTPObservation] = field(default_factory=list)
     refused: str | None = None
     paths: dict[_Origin, _Path] = field(default_factory=dict)
+    lookups: Lookups | None = None
+    looked_up: list[Lookup] = field(default_factory=list)  # in the order they were needed
 
     def check(self, address: str) -> None:
         reason = self.guard(address) if self.guard is not None else None
@@ -117,8 +120,11 @@ class _Recorder:
 
 
 def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
-            guard: Guard | None = None) -> Measurement:
-    """Fetch `url` once from here, recording every step. Raises ValueError for a bad URL."""
+            guard: Guard | None = None, lookups: Lookups | None = None) -> Measurement:
+    """Fetch `url` once from here, recording every step. Raises ValueError for a bad URL.
+
+    `lookups` is the check's shared DNS (one lookup per name per check); without it this
+    measurement makes its own."""
     limits = limits or Limits()
     origin = _Origin.of(url)
     started = utc_now()
@@ -126,12 +132,21 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
     ctx = ProbeContext(clock=clock, timeout=limits.timeout, max_body=limits.max_body,
                        user_agent=env.user_agent, deadline=limits.budget,
                        lab_networks=env.lab_networks)
-    rec = _Recorder(env=env, limits=limits, ctx=ctx, guard=guard)
+    shared = lookups is not None
+    lookups = lookups or Lookups(env, timeout=limits.timeout)
+    rec = _Recorder(env=env, limits=limits, ctx=ctx, guard=guard, lookups=lookups)
     choice = env.proxy_for(url)
     try:
         _follow(rec, url, origin)
     except _Stop:
         pass
+    finally:
+        for path in rec.paths.values():
+            path.conn.close()
+        for lookup in rec.looked_up:
+            rec.dns.extend(lookup.observations(clock))
+        if not shared:
+            lookups.close()
     return Measurement(
         url=url, hostname=origin.host, port=origin.port, scheme=origin.scheme,
         started_at=started, route=Route.PROXY if choice.proxy else Route.DIRECT,
@@ -144,10 +159,11 @@ def timings_ms(m: Measurement) -> dict[str, float]:
     """Per-phase durations in milliseconds (contract's `timings_ms`); absent phases absent.
 
     Each phase is the time covered by its steps over all hops (overlapping steps, such as
-    the system and direct DNS lookups that run side by side, count once). `http` covers the
-    request from its own connection set-up to the end of the (capped) body, since requests
-    opens a fresh connection on the path the earlier steps proved; a proxy CONNECT counts as
-    `tcp`.
+    the system and direct DNS lookups that run side by side, count once). `http` covers each
+    request from sending it to the end of the (capped) body on the connection the earlier
+    steps proved (plus a reconnection when a server closed it before a later hop); a proxy
+    CONNECT counts as `tcp`. DNS shared with an earlier endpoint of the check counts only
+    the time this measurement waited for it.
     """
     out: dict[str, float] = {}
     for name, steps in (("dns", m.dns), ("tcp", m.tcp), ("tls", m.tls), ("http", m.http)):
@@ -186,7 +202,7 @@ def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:
         path = _path(rec, url, origin)
         if path.address is not None:
             rec.check(path.address)
-        obs = http.get(url, rec.ctx, address=path.address, proxy=path.proxy, tls=path.tls)
+        obs = http.request(path.conn, url, rec.ctx, proxy=path.proxy)
         rec.http.append(obs)
         if obs.failure is not None or obs.status not in _REDIRECTS or obs.location is None:
             return
@@ -236,43 +252,22 @@ def _direct(rec: _Recorder, origin: _Origin) -> _Path:
         obs, sock = tcp.connect(address, origin.port, rec.ctx)
         rec.tcp.append(obs)
         if sock is not None:
-            return _Path(address, None, _tls_direct(rec, origin, address, sock))
+            return _direct_path(rec, origin, address, sock)
         if rec.ctx.expired():
             break
     raise _Stop
 
 
 def _resolve(rec: _Recorder, host: str) -> list[str]:
-    """Addresses to try: the system resolver's, else the direct query's. With an explicit
-    resolver only that nameserver is asked (the contract's meaning of dns.resolver)."""
+    """Addresses to try: those of the first lookup (system resolver or direct query) that
+    gave usable ones; the other is recorded when it ends (see lookups.py)."""
     if parse_address(host) is not None:
         return [host]
-    env, ctx = rec.env, rec.ctx
-    # Both lookups run side by side: DNS costs one step timeout, not two, when it stalls.
-    direct_box: list[DNSObservation] = []
-    worker = None
-    if env.nameservers:
-        nameserver = env.nameservers[0]
-        worker = threading.Thread(
-            target=lambda: direct_box.append(
-                dns.query_udp(host, nameserver, ctx, port=env.dns_port)),
-            name="dns-direct", daemon=True)
-        worker.start()
-    system = dns.resolve_system(host, ctx) if env.resolver == "system" else None
-    direct = None
-    if worker is not None:
-        t0 = ctx.clock.now()
-        worker.join(ctx.step_timeout() + _DNS_SLACK)
-        direct = direct_box[0] if direct_box else DNSObservation(
-            engine=Engine.UDP, resolver=env.nameservers[0], hostname=host, t0=t0,
-            t=ctx.clock.now(), failure=Failure.DNS_TIMEOUT)
-    found: list[str] = []
-    for obs in (system, direct):
-        if obs is None:
-            continue
-        rec.dns.append(obs)
-        if not found and obs.failure is None:
-            found = [a for a in obs.addresses if _usable(a, rec)]
+    assert rec.lookups is not None
+    lookup = rec.lookups.lookup(host)
+    if lookup not in rec.looked_up:
+        rec.looked_up.append(lookup)
+    found = lookup.first_usable(lambda address: _usable(address, rec))
     if not found:
         raise _Stop
     return found
@@ -282,53 +277,80 @@ def _usable(address: str, rec: _Recorder) -> bool:
     return not is_bogon(address) or in_networks(address, rec.ctx.lab_networks)
 
 
-def _tls_direct(rec: _Recorder, origin: _Origin, address: str,
-                sock: socket.socket) -> ssl.SSLContext | None:
+def _direct_path(rec: _Recorder, origin: _Origin, address: str,
+                 sock: socket.socket) -> _Path:
+    ctx = rec.ctx
+
+    def connect() -> socket.socket:
+        return socket.create_connection((address, origin.port), timeout=ctx.step_timeout())
+
     if origin.scheme != "https":
-        sock.close()
-        return None
+        return _Path(http.Connection(sock, connect), address, None)
 
     def reconnect() -> socket.socket | None:
-        if rec.ctx.expired():
+        if ctx.expired():
             return None
-        _obs, again = tcp.connect(address, origin.port, rec.ctx)
+        _obs, again = tcp.connect(address, origin.port, ctx)
         return again
 
-    return _handshake(rec, origin, sock, reconnect, address)
+    tls_sock, context = _handshake(rec, origin, sock, reconnect, address)
+    return _Path(http.Connection(tls_sock, lambda: _wrap(connect(), context, origin.host)),
+                 address, None)
+
+
+def _wrap(sock: socket.socket, context: ssl.SSLContext, sni: str) -> ssl.SSLSocket:
+    """TLS for a reopened connection, with the trust store the TLS step found to say yes."""
+    try:
+        return context.wrap_socket(sock, server_hostname=sni)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _handshake(rec: _Recorder, origin: _Origin, sock: socket.socket,
-               reconnect: tls.Reconnect, address: str | None) -> ssl.SSLContext:
+               reconnect: tls.Reconnect,
+               address: str | None) -> tuple[ssl.SSLSocket, ssl.SSLContext]:
+    """The TLS step; the open TLS socket and the context of the store that accepted it."""
     public, local = rec.env.public_context(), rec.env.local_context()
     obs, tls_sock = tls.handshake(sock, origin.host, rec.ctx, public=public, local=local,
                                   reconnect=reconnect, address=address)
     rec.tls.append(obs)
     if tls_sock is None:
         raise _Stop
-    tls_sock.close()
-    # http.py opens its own connection; give it a fresh context of the store that said yes.
-    return rec.env.local_context() if obs.trusted_by is Trust.LOCAL else rec.env.public_context()
+    return tls_sock, local if obs.trusted_by is Trust.LOCAL else public
 
 
 # --- proxy route --------------------------------------------------------------------------
 
 def _via_proxy(rec: _Recorder, origin: _Origin, proxy_url: str) -> _Path:
     host, port = proxy.proxy_address(proxy_url)
+    ctx = rec.ctx
     sock = _connect_proxy(rec, host, port)
+
+    def connect() -> socket.socket:
+        return socket.create_connection((host, port), timeout=ctx.step_timeout())
+
     if origin.scheme != "https":
-        sock.close()
-        return _Path(None, proxy_url, None)
+        return _Path(http.Connection(sock, connect), None, proxy_url)
     tunnel = _tunnel(rec, sock, origin, proxy_url, record=True)
     if tunnel is None:
         raise _Stop
 
     def reconnect() -> socket.socket | None:
-        if rec.ctx.expired():
+        if ctx.expired():
             return None
-        _obs, again = tcp.connect(host, port, rec.ctx, via_proxy=True)
+        _obs, again = tcp.connect(host, port, ctx, via_proxy=True)
         return _tunnel(rec, again, origin, proxy_url, record=False) if again else None
 
-    return _Path(None, proxy_url, _handshake(rec, origin, tunnel, reconnect, None))
+    def retunnel() -> socket.socket:
+        again = _tunnel(rec, connect(), origin, proxy_url, record=False)
+        if again is None:
+            raise ConnectionRefusedError("the proxy refused a new tunnel")
+        return again
+
+    tls_sock, context = _handshake(rec, origin, tunnel, reconnect, None)
+    return _Path(http.Connection(tls_sock, lambda: _wrap(retunnel(), context, origin.host)),
+                 None, None)
 
 
 def _connect_proxy(rec: _Recorder, host: str, port: int) -> socket.socket:

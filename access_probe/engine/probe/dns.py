@@ -6,6 +6,7 @@ into exceptions, which is what tells DNS tampering apart from a broken resolver.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from collections.abc import Iterable
@@ -25,6 +26,11 @@ from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import DNSObservation, Engine, Failure
 
 __all__ = ["query_udp", "resolve_system", "with_bogon_check"]
+
+# Retransmission: first after this many seconds, doubling, until the step timeout.
+_RETRANSMIT_FIRST = 0.4
+_AAAA_GRACE = 1.0  # seconds an AAAA answer may lag a good A answer before it is given up
+_MIN_TIMEOUT = 0.05
 
 _RCODE_FAILURES = {
     dns.rcode.NXDOMAIN: Failure.DNS_NXDOMAIN,
@@ -62,24 +68,16 @@ def resolve_system(hostname: str, ctx: ProbeContext) -> DNSObservation:
 
 def query_udp(hostname: str, nameserver: str, ctx: ProbeContext, *,
               port: int = 53) -> DNSObservation:
-    """Ask `nameserver` for A and AAAA over UDP (TCP when truncated); rcode kept as data."""
+    """Ask `nameserver` for A and AAAA over UDP at once (TCP when truncated); rcode kept as
+    data. Unanswered queries are sent again on a short, growing interval inside the step
+    timeout, as stub resolvers do: one lost datagram costs a retransmission, not the step."""
     t0 = ctx.clock.now()
-    budget_end = t0 + ctx.step_timeout()  # A and AAAA share one step's time
-    answers: list[dns.message.Message] = []
     try:
-        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-            remaining = budget_end - ctx.clock.now()
-            if answers and remaining <= 0:
-                break
-            answers.append(_ask(hostname, rdtype, nameserver, port, max(remaining, 0.05)))
-            if answers[0].rcode() != dns.rcode.NOERROR:
-                break  # the name's fate is decided; AAAA would only repeat it
+        answers = _exchange(hostname, nameserver, port, ctx, t0 + ctx.step_timeout())
     except (OSError, dns.exception.DNSException, ValueError) as exc:
-        if not answers:
-            return DNSObservation(engine=Engine.UDP, resolver=nameserver, hostname=hostname,
-                                  t0=t0, t=ctx.clock.now(),
-                                  failure=classify(exc, Operation.DNS_QUERY))
-        # A missing AAAA answer after a good A answer is not the name's failure.
+        return DNSObservation(engine=Engine.UDP, resolver=nameserver, hostname=hostname,
+                              t0=t0, t=ctx.clock.now(),
+                              failure=classify(exc, Operation.DNS_QUERY))
     obs = _observation(hostname, nameserver, t0, ctx.clock.now(), answers)
     return with_bogon_check(obs, ctx.lab_networks)
 
@@ -95,12 +93,62 @@ def with_bogon_check(obs: DNSObservation, allowed: Iterable[str] = ()) -> DNSObs
     return obs
 
 
-def _ask(hostname: str, rdtype: dns.rdatatype.RdataType, nameserver: str, port: int,
-         timeout: float) -> dns.message.Message:
-    query = dns.message.make_query(hostname, rdtype, use_edns=0)
-    response, _used_tcp = dns.query.udp_with_fallback(
-        query, nameserver, timeout=timeout, port=port)
-    return response
+def _exchange(hostname: str, nameserver: str, port: int, ctx: ProbeContext,
+              until: float) -> list[dns.message.Message]:
+    """The A answer, then the AAAA answer when it came. Raises TimeoutError when A never
+    came; a missing AAAA answer after a good A answer is not the name's failure."""
+    queries = [dns.message.make_query(hostname, rdtype, use_edns=0)
+               for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)]
+    wires = [q.to_wire() for q in queries]
+    answers: list[dns.message.Message | None] = [None, None]
+    family = socket.AF_INET6 if ":" in nameserver else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.connect((nameserver, port))
+        interval = _RETRANSMIT_FIRST
+        next_send = ctx.clock.now()
+        a_time = until
+        while True:
+            now = ctx.clock.now()
+            end = until
+            if answers[0] is not None:
+                if answers[0].rcode() != dns.rcode.NOERROR:
+                    break  # the name's fate is decided; AAAA would only repeat it
+                end = min(until, a_time + _AAAA_GRACE)
+            if now >= end or None not in answers:
+                break
+            if now >= next_send:
+                for i, wire in enumerate(wires):
+                    if answers[i] is None:
+                        sock.send(wire)
+                next_send = now + interval
+                interval *= 2
+            ready, _, _ = select.select([sock], [], [], max(0.0, min(next_send, end) - now))
+            if not ready:
+                continue
+            data = sock.recv(65535)  # ConnectionRefusedError: nothing listens there
+            for i, query in enumerate(queries):
+                response = _parse(data, query)
+                if response is None or answers[i] is not None:
+                    continue
+                if response.flags & dns.flags.TC:
+                    remaining = max(until - ctx.clock.now(), _MIN_TIMEOUT)
+                    response = dns.query.tcp(query, nameserver, timeout=remaining, port=port)
+                answers[i] = response
+                if i == 0:
+                    a_time = ctx.clock.now()
+    if answers[0] is None:
+        raise TimeoutError("no answer to the A query")
+    return [a for a in answers if a is not None]
+
+
+def _parse(data: bytes, query: dns.message.Message) -> dns.message.Message | None:
+    """The reply to `query`, or None for a datagram that is not one (another query's
+    reply, a late duplicate, garbage)."""
+    try:
+        response = dns.message.from_wire(data)
+    except dns.exception.DNSException:
+        return None
+    return response if query.is_response(response) else None
 
 
 def _observation(hostname: str, nameserver: str, t0: float, t: float,

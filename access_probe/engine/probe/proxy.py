@@ -3,16 +3,15 @@ headers and error page) is recorded; requests would hide it behind a ProxyError.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
 import socket
 import time
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from access_probe.engine.classify import Operation, classify
 from access_probe.engine.probe.base import ProbeContext
-from access_probe.engine.probe.http import kept_headers, title_of
+from access_probe.engine.probe.http import kept_headers, proxy_authorization, title_of
 from access_probe.model import Failure, ProxyObservation
 
 __all__ = ["connect_tunnel", "proxy_address"]
@@ -58,10 +57,9 @@ def connect_tunnel(sock: socket.socket, host: str, port: int, ctx: ProbeContext,
 
 def _request(target: str, proxy_url: str, user_agent: str) -> bytes:
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", f"User-Agent: {user_agent}"]
-    parts = urlsplit(proxy_url if "://" in proxy_url else f"http://{proxy_url}")
-    if parts.username is not None:
-        secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        lines.append("Proxy-Authorization: Basic " + base64.b64encode(secret.encode()).decode())
+    authorization = proxy_authorization(proxy_url)
+    if authorization is not None:
+        lines.append(f"Proxy-Authorization: {authorization}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
