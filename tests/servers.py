@@ -33,6 +33,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -151,6 +152,8 @@ class Answer:
     cname: str | None = None  # answer with name CNAME cname, then cname's addresses
     drop: bool = False  # never reply (a DNS timeout)
     truncate: bool = False  # set TC over UDP; the full answer only over TCP
+    drop_first: int = 0  # the first this many queries for the name get no reply (lost)
+    servfail_first: int = 0  # the first this many queries for the name get SERVFAIL
 
     @classmethod
     def a(cls, *addresses: str) -> Answer:
@@ -169,11 +172,23 @@ NO_REPLY = Answer(drop=True)
 
 class DNSServer(_Background):
     """A nameserver on 127.0.0.1:port (UDP and TCP on the same port). Names not in `zone`
-    get NXDOMAIN. `queries` records (qname, qtype, "udp"|"tcp") in order."""
+    get NXDOMAIN. `queries` records (qname, qtype, "udp"|"tcp") in order.
 
-    def __init__(self, zone: Mapping[str, Answer] | None = None) -> None:
+    Like a small forwarder under load: with `delay`, UDP replies leave that many seconds
+    after the query (`max_outstanding` is the most queries it held unanswered at once), and
+    with `servfail_above` a query arriving while more than that many are outstanding gets
+    SERVFAIL, as dnsmasq does beyond its limit."""
+
+    def __init__(self, zone: Mapping[str, Answer] | None = None, *, delay: float = 0.0,
+                 servfail_above: int | None = None) -> None:
         self.zone: dict[str, Answer] = {k.lower().rstrip("."): v for k, v in (zone or {}).items()}
         self.queries: list[tuple[str, str, str]] = []
+        self.delay = delay
+        self.servfail_above = servfail_above
+        self.max_outstanding = 0
+        self.overload_servfails = 0
+        self._pending: list[tuple[float, bytes, Any]] = []  # (due, reply, peer)
+        self._asked: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.udp, self.tcp = _bind_udp_tcp()
@@ -193,7 +208,13 @@ class DNSServer(_Background):
 
     def _serve(self) -> None:
         while not self._stop.is_set():
-            ready, _, _ = select.select([self.udp, self.tcp], [], [], _POLL)
+            now = time.monotonic()
+            for item in [p for p in self._pending if p[0] <= now]:
+                self._pending.remove(item)
+                with contextlib.suppress(OSError):
+                    self.udp.sendto(item[1], item[2])
+            wait = min([_POLL] + [max(0.0, p[0] - now) for p in self._pending])
+            ready, _, _ = select.select([self.udp, self.tcp], [], [], wait)
             for sock in ready:
                 with contextlib.suppress(OSError, dns.exception.DNSException):
                     if sock is self.udp:
@@ -203,9 +224,16 @@ class DNSServer(_Background):
 
     def _serve_udp(self) -> None:
         data, peer = self.udp.recvfrom(65535)
-        reply = self._reply(data, "udp")
-        if reply is not None:
+        overloaded = self.servfail_above is not None and \
+            len(self._pending) >= self.servfail_above
+        reply = self._reply(data, "udp", overloaded=overloaded)
+        if reply is None:
+            return
+        if self.delay <= 0:
             self.udp.sendto(reply, peer)
+            return
+        self._pending.append((time.monotonic() + self.delay, reply, peer))
+        self.max_outstanding = max(self.max_outstanding, len(self._pending))
 
     def _serve_tcp(self) -> None:
         conn, _ = self.tcp.accept()
@@ -216,15 +244,21 @@ class DNSServer(_Background):
             if reply is not None:
                 conn.sendall(struct.pack("!H", len(reply)) + reply)
 
-    def _reply(self, data: bytes, transport: str) -> bytes | None:
+    def _reply(self, data: bytes, transport: str, *, overloaded: bool = False) -> bytes | None:
         query = dns.message.from_wire(data)
         question = query.question[0]
         qname = question.name.to_text().lower().rstrip(".")
         self.queries.append((qname, dns.rdatatype.to_text(question.rdtype), transport))
         answer = self.zone.get(qname, NXDOMAIN)
-        if answer.drop:
+        key = f"{qname}/{question.rdtype}"
+        asked = self._asked[key] = self._asked.get(key, 0) + 1
+        if answer.drop or asked <= answer.drop_first:
             return None
         response = dns.message.make_response(query)
+        if overloaded or asked <= answer.drop_first + answer.servfail_first:
+            self.overload_servfails += overloaded
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response.to_wire()
         response.set_rcode(dns.rcode.from_text(answer.rcode.value))
         if answer.truncate and transport == "udp":
             response.flags |= dns.flags.TC
@@ -435,6 +469,7 @@ class WebServer(_Background):
         self.requests: list[tuple[str, str | None]] = []
         self.user_agents: list[str | None] = []
         self.handshake_failures = 0
+        self.connections = 0  # TCP connections accepted
         context = server_context(cert) if cert is not None else None
         self._server = _QuietHTTPServer((LOOPBACK, 0), _make_handler(self), context, self)
         self.port: int = self._server.server_address[1]
@@ -472,6 +507,7 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        self.owner.connections += 1
         request.settimeout(_IO_TIMEOUT)
         if self.tls_context is None:
             super().finish_request(request, client_address)

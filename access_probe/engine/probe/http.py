@@ -246,6 +246,8 @@ def _read_response(response: http.client.HTTPResponse,
             size += len(chunk)
     except (OSError, http.client.HTTPException, ValueError, zlib.error) as exc:
         return b"".join(chunks)[: ctx.max_body], classify(exc, Operation.READ_BODY)
+    if response.length == 0:
+        response.close()  # all of it read (read1 leaves that unsaid): the next GET may follow
     return b"".join(chunks)[: ctx.max_body], None
 
 
