@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from access_probe.engine.netenv import NetEnv
-from access_probe.engine.probe import http
+from access_probe.engine.probe import pinned
 from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure
 from tests.servers import CertAuthorities, Page, ResetServer, SilentServer, WebServer
@@ -19,7 +19,7 @@ def test_pinned_https_sends_site_name_in_sni_and_host(cas: CertAuthorities) -> N
     env = NetEnv(public_roots=cas.public_bundle)
     routes = {"/": Page.html("Welcome &amp; hello")}
     with WebServer(routes, cert=cas.public_cert("site.test")) as web:
-        obs = http.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
+        obs = pinned.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
     assert obs.failure is None and obs.status == 200
     assert obs.title == "Welcome & hello"
     assert web.requests == [("/", f"site.test:{web.port}")]
@@ -29,15 +29,15 @@ def test_pinned_https_sends_site_name_in_sni_and_host(cas: CertAuthorities) -> N
 def test_pinned_https_rejects_certificate_for_other_name(cas: CertAuthorities) -> None:
     env = NetEnv(public_roots=cas.public_bundle)
     with WebServer(cert=cas.public_cert("other.test")) as web:
-        obs = http.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
+        obs = pinned.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
     assert obs.failure is Failure.SSL_INVALID_HOSTNAME and obs.status is None
 
 
 def test_context_decides_trust_not_requests_bundle(cas: CertAuthorities) -> None:
     env = NetEnv(public_roots=cas.public_bundle, local_cafile=cas.inspection_bundle)
     with WebServer(cert=cas.inspection_cert()) as web:
-        refused = http.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
-        accepted = http.get(web.url("/"), CTX, address="127.0.0.1", tls=env.local_context())
+        refused = pinned.get(web.url("/"), CTX, address="127.0.0.1", tls=env.public_context())
+        accepted = pinned.get(web.url("/"), CTX, address="127.0.0.1", tls=env.local_context())
     assert refused.failure is Failure.SSL_UNKNOWN_AUTHORITY
     assert accepted.failure is None and accepted.status == 200
 
@@ -45,7 +45,7 @@ def test_context_decides_trust_not_requests_bundle(cas: CertAuthorities) -> None
 def test_redirect_not_followed_and_made_absolute() -> None:
     routes = {"/old": Page.redirect("/new", 301)}
     with WebServer(routes) as web:
-        obs = http.get(web.url("/old"), CTX, address="127.0.0.1")
+        obs = pinned.get(web.url("/old"), CTX, address="127.0.0.1")
     assert obs.status == 301 and obs.location == web.url("/new")
     assert web.requests == [("/old", f"site.test:{web.port}")]
 
@@ -56,7 +56,7 @@ def test_selected_headers_and_cookie_names_only() -> None:
                ("X-Powered-By", "x"), ("Date-Ignored", "y"))
     routes = {"/": Page.html("Blocked", status=403, headers=headers)}
     with WebServer(routes) as web:
-        obs = http.get(web.url("/"), CTX, address="127.0.0.1")
+        obs = pinned.get(web.url("/"), CTX, address="127.0.0.1")
     assert obs.status == 403
     assert obs.headers["set-cookie"] == "session, lang"
     assert "secret" not in str(obs.headers)
@@ -67,23 +67,23 @@ def test_selected_headers_and_cookie_names_only() -> None:
 
 def test_body_is_capped() -> None:
     with WebServer({"/": Page.large(50_000)}) as web:
-        obs = http.get(web.url("/"), CTX, address="127.0.0.1")
+        obs = pinned.get(web.url("/"), CTX, address="127.0.0.1")
     assert obs.failure is None and obs.body_length == 1000 == len(obs.body)
     assert obs.title == "Big"
 
 
 def test_user_agent_sent() -> None:
     with WebServer() as web:
-        http.get(web.url("/"), CTX, address="127.0.0.1")
+        pinned.get(web.url("/"), CTX, address="127.0.0.1")
     assert web.user_agents == ["probe-test/1"]
 
 
 def test_reset_and_silence_are_failures() -> None:
     with ResetServer() as reset_server:
-        obs = http.get(f"http://site.test:{reset_server.port}/", CTX, address="127.0.0.1")
+        obs = pinned.get(f"http://site.test:{reset_server.port}/", CTX, address="127.0.0.1")
     assert obs.failure in (Failure.CONNECTION_RESET, Failure.EOF)
     with SilentServer() as silent:
-        obs = http.get(f"http://site.test:{silent.port}/", ProbeContext(timeout=0.4),
+        obs = pinned.get(f"http://site.test:{silent.port}/", ProbeContext(timeout=0.4),
                        address="127.0.0.1")
     assert obs.failure is Failure.GENERIC_TIMEOUT
     assert obs.t - obs.t0 < 2.0
@@ -91,5 +91,5 @@ def test_reset_and_silence_are_failures() -> None:
 
 def test_reset_mid_response() -> None:
     with WebServer({"/": Page(reset=True)}) as web:
-        obs = http.get(web.url("/"), CTX, address="127.0.0.1")
+        obs = pinned.get(web.url("/"), CTX, address="127.0.0.1")
     assert obs.failure in (Failure.CONNECTION_RESET, Failure.EOF)

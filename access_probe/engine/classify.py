@@ -12,11 +12,11 @@ import errno
 import http.client
 import socket
 import ssl
+import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 
 import dns.exception
-import dns.resolver
 
 from access_probe.model import Failure
 
@@ -156,7 +156,7 @@ def _adjust(found: Failure, operation: Operation) -> Failure:
 
 
 def _by_type(exc: BaseException, operation: Operation) -> Failure | None:
-    for kind, rule in _TYPE_RULES:
+    for kind, rule in (*_resolver_rules(), *_TYPE_RULES):
         if isinstance(exc, kind):
             return rule(exc, operation)
     return None
@@ -205,11 +205,21 @@ def _os_error(exc: BaseException, _op: Operation) -> Failure | None:
     return None
 
 
-_TYPE_RULES: tuple[tuple[type[BaseException], Callable[[BaseException, Operation], Failure | None]],
-                   ...] = (
-    (dns.resolver.NXDOMAIN, _const(Failure.DNS_NXDOMAIN)),
-    (dns.resolver.NoAnswer, _const(Failure.DNS_NO_ANSWER)),
-    (dns.resolver.NoNameservers, _no_nameservers),
+_Rule = Callable[[BaseException, Operation], Failure | None]
+
+
+def _resolver_rules() -> tuple[tuple[type[BaseException], _Rule], ...]:
+    """dnspython's resolver errors, when its resolver is loaded at all: importing it costs a
+    check a tenth of a second, and an exception of a module never loaded cannot occur."""
+    resolver = sys.modules.get("dns.resolver")
+    if resolver is None:
+        return ()
+    return ((resolver.NXDOMAIN, _const(Failure.DNS_NXDOMAIN)),
+            (resolver.NoAnswer, _const(Failure.DNS_NO_ANSWER)),
+            (resolver.NoNameservers, _no_nameservers))
+
+
+_TYPE_RULES: tuple[tuple[type[BaseException], _Rule], ...] = (
     (dns.exception.Timeout, _const(Failure.DNS_TIMEOUT)),
     (socket.gaierror, _gaierror),
     (ssl.SSLCertVerificationError, _ssl_verify),

@@ -311,13 +311,14 @@ def _handshake(rec: _Recorder, origin: _Origin, sock: socket.socket,
                reconnect: tls.Reconnect,
                address: str | None) -> tuple[ssl.SSLSocket, ssl.SSLContext]:
     """The TLS step; the open TLS socket and the context of the store that accepted it."""
-    public, local = rec.env.public_context(), rec.env.local_context()
-    obs, tls_sock = tls.handshake(sock, origin.host, rec.ctx, public=public, local=local,
-                                  reconnect=reconnect, address=address)
+    public = rec.env.public_context()
+    obs, tls_sock = tls.handshake(sock, origin.host, rec.ctx, public=public,
+                                  local=rec.env.local_context, reconnect=reconnect,
+                                  address=address)
     rec.tls.append(obs)
     if tls_sock is None:
         raise _Stop
-    return tls_sock, local if obs.trusted_by is Trust.LOCAL else public
+    return tls_sock, rec.env.local_context() if obs.trusted_by is Trust.LOCAL else public
 
 
 # --- proxy route --------------------------------------------------------------------------

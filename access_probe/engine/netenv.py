@@ -27,8 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
-import dns.resolver
-import requests
 
 from access_probe import USER_AGENT
 from access_probe.config import Config
@@ -71,6 +69,8 @@ class PacResolver:
 
     @classmethod
     def fetch(cls, url: str, *, timeout: float = _PAC_TIMEOUT) -> PacResolver:
+        import requests  # only PAC needs it: a check without PAC never loads it
+
         session = requests.Session()
         session.trust_env = False  # the PAC file itself is fetched directly
         try:
@@ -279,6 +279,8 @@ def _os_proxies() -> dict[str, str]:
 
 def _system_nameservers() -> tuple[str, ...]:
     """The system's nameservers (/etc/resolv.conf; the registry on Windows) via dnspython."""
+    import dns.resolver  # its import costs a tenth of a second of a check's CPU: only here
+
     try:
         resolver = dns.resolver.Resolver(configure=True)
     except (dns.resolver.NoResolverConfiguration, OSError):

@@ -8,7 +8,7 @@ open socket where the next step needs it) and never raises for network condition
                                                    -> (ProxyObservation, socket | None)
     tls.handshake(sock, sni, ctx, public=, local=, reconnect=)
                                                    -> (TLSObservation, SSLSocket | None)
-    http.get(url, ctx, address=, proxy=, tls=)     -> HTTPObservation
+    http.request(connection, url, ctx, proxy=)     -> HTTPObservation  (on the proved socket)
 
 Every probe takes the `ProbeContext` last among its positional arguments: one zero time for
 all timings and the bounds of a step.
@@ -32,5 +32,5 @@ PROBES: dict[Operation, Callable[..., Any]] = {
     Operation.CONNECT: tcp.connect,
     Operation.PROXY_CONNECT: proxy.connect_tunnel,
     Operation.TLS_HANDSHAKE: tls.handshake,
-    Operation.HTTP_REQUEST: http.get,
+    Operation.HTTP_REQUEST: http.request,
 }

@@ -5,8 +5,7 @@ proved, so the GET goes exactly where DNS, TCP and TLS were measured and costs n
 handshake; the site's name is in SNI, certificate check and Host. When the server closes the
 connection, the next request on it reopens one along the same path.
 
-`get` is the stand-alone form with requests: the connection pinned to an address while the
-request carries the site's name (`PinnedAdapter`), or sent through a proxy (`proxies=`).
+`probe/pinned.py` is the stand-alone form with requests (an address pinned, or a proxy).
 """
 
 from __future__ import annotations
@@ -17,23 +16,17 @@ import html
 import http.client
 import re
 import socket
-import ssl
 import time
 import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import certifi
-import requests
-from requests.adapters import HTTPAdapter
-
 from access_probe.engine.classify import Operation, classify
 from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, HTTPObservation
 
-__all__ = ["Connection", "PinnedAdapter", "get", "kept_headers", "proxy_authorization",
-           "request", "title_of"]
+__all__ = ["Connection", "kept_headers", "proxy_authorization", "request", "title_of"]
 
 _KEPT = frozenset({"server", "location", "content-type", "content-length", "via", "x-cache",
                    "x-squid-error", "www-authenticate", "proxy-authenticate", "refresh"})
@@ -87,7 +80,10 @@ def request(conn: Connection, url: str, ctx: ProbeContext, *,
                                failure=classify(exc, Operation.HTTP_REQUEST))
     body, failure = _read_response(response, ctx)
     if not response.isclosed():
-        conn.close()  # the body was cut short: what is left on the wire is not for the next GET
+        # Cut short (the cap, a trickle, an error): what is left on the wire is not for the
+        # next GET. The response may own the socket by now (Connection: close), so both go.
+        response.close()
+        conn.close()
     content_type = response.getheader("content-type")
     location = response.getheader("location")
     absolute = urljoin(url, location) if location and response.status in _REDIRECTS else None
@@ -105,62 +101,6 @@ def proxy_authorization(proxy_url: str) -> str | None:
         return None
     secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
     return "Basic " + base64.b64encode(secret.encode()).decode()
-
-
-class PinnedAdapter(HTTPAdapter):
-    """Connect to `address` whatever the URL's host, with `ssl_context` and the URL's host as
-    SNI and certificate name: requests' documented pool-key hook, so urllib3 keeps pooling,
-    TLS and hostname checks as usual. With `address=None` only the TLS context is set; with
-    `ssl_context=None` https is verified against certifi."""
-
-    def __init__(self, *, address: str | None, ssl_context: ssl.SSLContext | None) -> None:
-        self._address = address
-        self._ssl_context = ssl_context
-        super().__init__(max_retries=0)
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None,
-    ) -> Any:
-        base_params, base_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert)
-        host_params: dict[str, Any] = dict(base_params)
-        pool_kwargs: dict[str, Any] = dict(base_kwargs)
-        hostname = host_params["host"]
-        if self._address is not None:
-            host_params["host"] = self._address
-        if host_params["scheme"] == "https":
-            pool_kwargs.pop("ca_certs", None)
-            pool_kwargs.pop("ca_cert_dir", None)
-            pool_kwargs["ssl_context"] = self._ssl_context or ssl.create_default_context(
-                cafile=certifi.where())
-            pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
-            # server_hostname alone: OpenSSL checks the name during the handshake, and
-            # urllib3 leaves the (shared) context untouched, as it would not with
-            # assert_hostname.
-            pool_kwargs["server_hostname"] = hostname
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        """Nothing to do: requests would load its own CA bundle into our context, and the
-        context set in the pool key is the decision."""
-
-
-def get(url: str, ctx: ProbeContext, *, address: str | None = None, proxy: str | None = None,
-        tls: ssl.SSLContext | None = None) -> HTTPObservation:
-    """GET `url` once. `address` pins the connection (direct route); `proxy` sends it through
-    an explicit proxy; `tls` is the trust context the TLS step accepted."""
-    t0 = ctx.clock.now()
-    with _session(address=address, proxy=proxy, tls=tls) as session:
-        try:
-            response = session.get(url, headers=_headers(url, ctx, pinned=address is not None),
-                                   allow_redirects=False, stream=True,
-                                   timeout=(ctx.step_timeout(), ctx.step_timeout()))
-        except (requests.RequestException, OSError, ValueError) as exc:
-            return HTTPObservation(url=url, t0=t0, t=ctx.clock.now(),
-                                   failure=classify(exc, Operation.HTTP_REQUEST))
-        with response:
-            body, failure = _read_body(response, ctx)
-    return _observation(url, t0, ctx, response, body, failure)
 
 
 def kept_headers(headers: Any) -> dict[str, str]:
@@ -190,42 +130,6 @@ def title_of(body: bytes, content_type: str | None = None) -> str | None:
     return " ".join(html.unescape(text).split())[:_TITLE_MAX] or None
 
 
-def _session(*, address: str | None, proxy: str | None,
-             tls: ssl.SSLContext | None) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # the route is decided by netenv and recorded, never ambient
-    adapter = PinnedAdapter(address=address, ssl_context=tls)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    if proxy is not None:
-        session.proxies = {"http": proxy, "https": proxy}
-    return session
-
-
-def _headers(url: str, ctx: ProbeContext, *, pinned: bool) -> dict[str, str]:
-    headers = {"User-Agent": ctx.user_agent, "Accept": "text/html,*/*;q=0.8"}
-    if pinned:
-        headers["Host"] = urlsplit(url).netloc.rsplit("@", 1)[-1]
-    return headers
-
-
-def _read_body(response: requests.Response, ctx: ProbeContext) -> tuple[bytes, Failure | None]:
-    """Read at most ctx.max_body bytes, within one step timeout overall (a trickling server
-    cannot hold the measurement)."""
-    chunks: list[bytes] = []
-    size = 0
-    until = time.monotonic() + ctx.step_timeout()
-    try:
-        for chunk in response.iter_content(chunk_size=_CHUNK):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= ctx.max_body or time.monotonic() >= until:
-                break
-    except (requests.RequestException, OSError, ValueError) as exc:
-        return b"".join(chunks)[: ctx.max_body], classify(exc, Operation.READ_BODY)
-    return b"".join(chunks)[: ctx.max_body], None
-
-
 def _read_response(response: http.client.HTTPResponse,
                    ctx: ProbeContext) -> tuple[bytes, Failure | None]:
     """Read at most ctx.max_body decoded bytes, within one step timeout overall (a trickling
@@ -249,16 +153,3 @@ def _read_response(response: http.client.HTTPResponse,
     if response.length == 0:
         response.close()  # all of it read (read1 leaves that unsaid): the next GET may follow
     return b"".join(chunks)[: ctx.max_body], None
-
-
-def _observation(url: str, t0: float, ctx: ProbeContext, response: requests.Response,
-                 body: bytes, failure: Failure | None) -> HTTPObservation:
-    headers = kept_headers(response.raw.headers if response.raw is not None else
-                           response.headers)
-    location = response.headers.get("location")
-    absolute = urljoin(url, location) if location and response.is_redirect else None
-    return HTTPObservation(
-        url=url, t0=t0, t=ctx.clock.now(), failure=failure, status=response.status_code,
-        reason=response.reason, headers=headers, location=absolute,
-        title=title_of(body, response.headers.get("content-type")), body_length=len(body),
-        body_sha256=hashlib.sha256(body).hexdigest(), body=body)

@@ -9,13 +9,14 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Any
 
 from access_probe.engine.classify import Operation, classify
 from access_probe.engine.probe.base import ProbeContext
 from access_probe.model import Failure, TLSObservation, Trust
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["CertInfo", "Reconnect", "handshake"]
 
@@ -35,10 +36,13 @@ class CertInfo:
 
 
 def handshake(sock: socket.socket, sni: str, ctx: ProbeContext, *, public: ssl.SSLContext,
-              local: ssl.SSLContext | None, reconnect: Reconnect | None = None,
+              local: ssl.SSLContext | Callable[[], ssl.SSLContext] | None,
+              reconnect: Reconnect | None = None,
               address: str | None = None) -> tuple[TLSObservation, ssl.SSLSocket | None]:
     """Handshake over `sock` (consumed). Returns the observation and, on success, the TLS
-    socket; `TLSObservation.trusted_by` says which store accepted the certificate."""
+    socket; `TLSObservation.trusted_by` says which store accepted the certificate. `local`
+    may be given as a function making it: it is only needed when the public roots say no
+    (loading the machine's store costs a tenth of a second)."""
     t0 = ctx.clock.now()
     tls, failure_public = _attempt(sock, sni, public, ctx)
     trusted_by = Trust.PUBLIC
@@ -46,7 +50,8 @@ def handshake(sock: socket.socket, sni: str, ctx: ProbeContext, *, public: ssl.S
     if tls is None and failure_public in _AUTHORITY_FAILURES and local is not None:
         again = reconnect() if reconnect is not None else None
         if again is not None:
-            tls, failure = _attempt(again, sni, local, ctx)
+            store = local if isinstance(local, ssl.SSLContext) else local()
+            tls, failure = _attempt(again, sni, store, ctx)
             trusted_by = Trust.LOCAL
     if tls is None:
         assert failure is not None
@@ -62,9 +67,25 @@ def cert_info(tls: ssl.SSLSocket) -> CertInfo | None:
     der = tls.getpeercert(binary_form=True)
     if not der:
         return None
+    sha256 = hashlib.sha256(der).hexdigest()
+    verified = tls.getpeercert()
+    if verified:  # a verified certificate comes decoded by OpenSSL already
+        return CertInfo(issuer=_decoded_name(verified.get("issuer", ())),
+                        subject=_decoded_name(verified.get("subject", ())), sha256=sha256)
+    from cryptography import x509  # only for what was not verified: a filter's own CA
+
     cert = x509.load_der_x509_certificate(der)
-    return CertInfo(issuer=_name(cert.issuer), subject=_name(cert.subject),
-                    sha256=hashlib.sha256(der).hexdigest())
+    return CertInfo(issuer=_name(cert.issuer), subject=_name(cert.subject), sha256=sha256)
+
+
+def _decoded_name(name: Any) -> str | None:
+    """CN, else O, of a name as ssl's getpeercert() gives it (tuples of (key, value) pairs)."""
+    pairs = [pair for rdn in name for pair in rdn]
+    for key in ("commonName", "organizationName"):
+        for found, value in pairs:
+            if found == key:
+                return str(value)
+    return None
 
 
 def _attempt(sock: socket.socket, sni: str, context: ssl.SSLContext,
@@ -123,6 +144,8 @@ def _observation(sni: str, t0: float, ctx: ProbeContext, address: str | None, *,
 
 
 def _name(name: x509.Name) -> str | None:
+    from cryptography.x509.oid import NameOID
+
     for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
         attrs = name.get_attributes_for_oid(oid)
         if attrs:
