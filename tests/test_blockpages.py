@@ -486,7 +486,14 @@ def ctx() -> Iterator[ProbeContext]:
 def test_real_http_probe_observation_matches(name: str, vendor: str, kind: PageKind,
                                              ctx: ProbeContext) -> None:
     with ReplayServer((FIXTURES / name).read_bytes()) as server:
-        obs = http_probe.get(f"http://127.0.0.1:{server.port}/", ctx)
+        def dial() -> socket.socket:
+            return socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+        conn = http_probe.Connection(dial(), dial)  # the GET on a proved connection, as measure's
+        try:
+            obs = http_probe.request(conn, f"http://127.0.0.1:{server.port}/", ctx)
+        finally:
+            conn.close()
     assert obs.failure is None, obs
     first = match_page(obs)[0]
     assert (first.vendor, first.kind) == (vendor, kind)

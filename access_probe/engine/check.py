@@ -157,7 +157,7 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
                  ) -> tuple[dict[str, Measurement], dict[str, Control], bool]:
     """(measurements, controls, whether the control answer came too late or not at all)."""
     from access_probe.engine.lookups import Lookups
-    from access_probe.engine.measure import measure
+    from access_probe.engine.measure import Steps, measure_steps
 
     total = len(targets)
     workers = max(1, min(config.probe.concurrency, total))
@@ -177,23 +177,25 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
             # Baselines only tell offline from blocked: the control is not asked about them.
             asked = [t.url for t in targets if t.reported]
             control_future = pool.submit(_controls, asked, config, env)
-        futures = {pool.submit(measure, t.url, env=env, limits=limits, lookups=lookups): t
+        futures = {pool.submit(measure_steps, t.url, env=env, limits=limits, lookups=lookups): t
                    for t in targets}
-        measurements: dict[str, Measurement] = {}
+        steps: dict[str, Steps] = {}
         done = 0
         for future in cf.as_completed(futures, timeout=max(0.0, deadline - time.monotonic())):
             target = futures[future]
             try:
-                measurements[target.url] = future.result()
+                steps[target.url] = future.result()
             except Exception:  # a bug in a probe must not sink the other targets
                 log.exception("measuring %s failed", target.url)
             done += 1
             if progress is not None:
                 progress(done, total)
     except cf.TimeoutError:
-        log.warning("check deadline reached; %d targets unfinished", total - len(measurements))
+        log.warning("check deadline reached; %d targets unfinished", total - len(steps))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        # The slower lookups ran on meanwhile; each ends within its own step.
+        measurements = {url: step.finish() for url, step in steps.items()}
         lookups.close()
     controls: dict[str, Control] = {}
     late = False

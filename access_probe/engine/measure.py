@@ -29,7 +29,6 @@ from access_probe.engine.netenv import NetEnv
 from access_probe.engine.probe import http, proxy, tcp, tls
 from access_probe.engine.probe.base import Clock, ProbeContext
 from access_probe.model import (
-    DNSObservation,
     Failure,
     HTTPObservation,
     Measurement,
@@ -41,7 +40,7 @@ from access_probe.model import (
 )
 from access_probe.schema import utc_now
 
-__all__ = ["Guard", "Limits", "measure", "timings_ms"]
+__all__ = ["Guard", "Limits", "Steps", "measure", "measure_steps", "timings_ms"]
 
 # address -> reason to refuse, or None to allow. Asked with the IP address for direct
 # connections, and with the proxy's host as configured for connections to a proxy.
@@ -102,7 +101,6 @@ class _Recorder:
     limits: Limits
     ctx: ProbeContext
     guard: Guard | None
-    dns: list[DNSObservation] = field(default_factory=list)
     tcp: list[TCPObservation] = field(default_factory=list)
     proxy_connect: ProxyObservation | None = None
     tls: list[TLSObservation] = field(default_factory=list)
@@ -125,6 +123,34 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
 
     `lookups` is the check's shared DNS (one lookup per name per check); without it this
     measurement makes its own."""
+    if lookups is not None:
+        return measure_steps(url, env=env, limits=limits, guard=guard,
+                             lookups=lookups).finish()
+    limits = limits or Limits()
+    with Lookups(env, timeout=limits.timeout) as own:
+        return measure_steps(url, env=env, limits=limits, guard=guard, lookups=own).finish()
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """A measurement whose connection steps are over, while the slower of a name's two
+    lookups may still run: `finish()` records it when it ends (within its step). A check
+    finishes its measurements together, so a straggling lookup costs a run its own time
+    once instead of holding a worker."""
+
+    measurement: Measurement  # DNS not yet recorded
+    lookups: tuple[Lookup, ...]
+    clock: Clock
+
+    def finish(self) -> Measurement:
+        dns = tuple(obs for lookup in self.lookups for obs in lookup.observations(self.clock))
+        end = max([self.measurement.duration, *(obs.t for obs in dns)])
+        return replace(self.measurement, dns=dns, duration=end)
+
+
+def measure_steps(url: str, *, env: NetEnv, lookups: Lookups, limits: Limits | None = None,
+                  guard: Guard | None = None) -> Steps:
+    """`measure` up to the last connection step; DNS is recorded by `Steps.finish()`."""
     limits = limits or Limits()
     origin = _Origin.of(url)
     started = utc_now()
@@ -132,8 +158,6 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
     ctx = ProbeContext(clock=clock, timeout=limits.timeout, max_body=limits.max_body,
                        user_agent=env.user_agent, deadline=limits.budget,
                        lab_networks=env.lab_networks)
-    shared = lookups is not None
-    lookups = lookups or Lookups(env, timeout=limits.timeout)
     rec = _Recorder(env=env, limits=limits, ctx=ctx, guard=guard, lookups=lookups)
     choice = env.proxy_for(url)
     try:
@@ -143,16 +167,13 @@ def measure(url: str, *, env: NetEnv, limits: Limits | None = None,
     finally:
         for path in rec.paths.values():
             path.conn.close()
-        for lookup in rec.looked_up:
-            rec.dns.extend(lookup.observations(clock))
-        if not shared:
-            lookups.close()
-    return Measurement(
+    measurement = Measurement(
         url=url, hostname=origin.host, port=origin.port, scheme=origin.scheme,
         started_at=started, route=Route.PROXY if choice.proxy else Route.DIRECT,
-        proxy=_without_credentials(choice.proxy), dns=tuple(rec.dns), tcp=tuple(rec.tcp),
+        proxy=_without_credentials(choice.proxy), dns=(), tcp=tuple(rec.tcp),
         proxy_connect=rec.proxy_connect, tls=tuple(rec.tls), http=tuple(rec.http),
         duration=clock.now(), refused=rec.refused, pac=choice.pac)
+    return Steps(measurement, tuple(rec.looked_up), clock)
 
 
 def timings_ms(m: Measurement) -> dict[str, float]:
