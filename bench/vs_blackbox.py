@@ -158,14 +158,17 @@ class BenchLab:
         ca = certs.make_ca("Bench Root CA", "access-probe bench")
         self.cafile = self.workdir / "ca.pem"
         self.cafile.write_bytes(ca.cert_pem)
-        names = [urllib.parse.urlsplit(u).hostname or "" for u in self.urls]
+        # The check also measures the catalogue's baselines (to tell offline from blocked):
+        # on this lab's Internet they are up, served by the same site.
+        names = [urllib.parse.urlsplit(u).hostname or "" for u in self.urls] + baseline_hosts()
         cert, key = certs.write_pair(self.workdir, "sites", *certs.issue(ca, names))
         start_websrv(lab, server, "bench-web", {
-            "listen": [[SITE, 443, True]], "cert": str(cert), "key": str(key), "sites": {},
+            "listen": [[SITE, 443, True], [SITE, 80, False]], "cert": str(cert),
+            "key": str(key), "sites": {},
             "default": {"title": "Bench site", "text": "A real site's front page."}})
         lab.spawn(server, "bench-dns", [
             "dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts",
-            f"--address=/{DOMAIN}/{SITE}", f"--listen-address={FAR_DNS}", "--bind-interfaces",
+            f"--address=/#/{SITE}", f"--listen-address={FAR_DNS}", "--bind-interfaces",
             "--pid-file", "--log-facility=-", "--cache-size=0"])
         lab.wait_listening(server, "bench-web", SITE, 443)
         lab.wait_listening(server, "bench-dns", FAR_DNS, 53, udp=True)
@@ -175,7 +178,8 @@ class BenchLab:
         lab.wait_listening(gw, "bench-delay", GATEWAY, 8000)
         drop = f"-m statistic --mode random --probability {loss} -j DROP"
         lab.iptables(gw, [
-            "-t nat -A PREROUTING -i lan -p tcp --dport 443 -j REDIRECT --to-ports 8000",
+            "-t nat -A PREROUTING -i lan -p tcp -m multiport --dports 80,443 "
+            "-j REDIRECT --to-ports 8000",
             f"-A OUTPUT -o wan {drop}",
             f"-A INPUT -i wan {drop}",
         ])
@@ -203,6 +207,13 @@ class BenchLab:
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
                 "XDG_CONFIG_HOME": f"{home}/.config", "XDG_DATA_HOME": f"{home}/.local/share",
                 "XDG_STATE_HOME": f"{home}/.local/state", "XDG_CACHE_HOME": f"{home}/.cache"}
+
+
+def baseline_hosts() -> list[str]:
+    from access_probe.catalogue import Role, packaged_catalogue
+
+    return sorted({urllib.parse.urlsplit(e.url).hostname or ""
+                   for _s, e in packaged_catalogue().endpoints() if e.role is Role.BASELINE})
 
 
 def timed_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, bytes]:

@@ -295,6 +295,9 @@ class Agent:
                 raise
             self._publish(running=False, last=report.document or self._snapshot.last,
                           pending=self.spool.pending(), last_error=report.error)
+            from access_probe.engine.check import release_memory
+
+            release_memory()  # the agent idles light between runs
             return report
 
     def _cycle(self, urls: Sequence[str] | None) -> CycleReport:

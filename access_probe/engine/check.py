@@ -10,8 +10,10 @@ are always measured: with the control service, they tell "offline" from "blocked
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -207,6 +209,28 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
             log.warning("control measurements did not arrive in time")
             late = True
     return measurements, controls, late
+
+
+def release_memory() -> None:
+    """Give back what a check built for itself (fingerprints, compiled patterns, freed heap)
+    while the agent waits for its next run; the next check rebuilds what it needs."""
+    import gc
+    import re
+
+    from access_probe.engine import blockpages
+
+    blockpages.release()
+    re.purge()
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
+        # glibc keeps freed heap pages mapped; malloc_trim returns them to the system.
+        libc_name = ctypes.util.find_library("c")
+        if libc_name is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(libc_name).malloc_trim(0)
 
 
 def _controls(urls: list[str], config: Config, env: NetEnv) -> dict[str, Control]:
