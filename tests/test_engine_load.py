@@ -101,3 +101,14 @@ def test_connect_does_not_wait_for_the_slower_lookup() -> None:
     by_engine = {d.engine: d for d in m.dns}
     assert set(by_engine) == {Engine.SYSTEM, Engine.UDP}
     assert by_engine[Engine.UDP].failure is None and by_engine[Engine.UDP].t >= 1.5
+
+
+def test_released_fingerprints_are_rebuilt_for_the_next_check() -> None:
+    from access_probe.engine import blockpages
+    from access_probe.engine.check import release_memory
+
+    blockpages.load()
+    count = len(blockpages.fingerprints())
+    release_memory()
+    assert blockpages.fingerprints.cache_info().currsize == 0
+    assert len(blockpages.fingerprints()) == count > 0

@@ -37,6 +37,7 @@ from access_probe.model import HTTPObservation, ProxyObservation
 from access_probe.yamlload import YAMLDocument, join, parse_yaml
 
 __all__ = [
+    "load",
     "release",
     "Confidence",
     "Fingerprint",
@@ -641,6 +642,15 @@ def match_dns_answer(addresses: Iterable[str]) -> tuple[Match, ...]:
     hits.sort(key=lambda a: (_CONFIDENCE_RANK[a.confidence], a.vendor is None))
     return tuple(Match(id=a.id, vendor=a.vendor, kind=PageKind.BLOCK, category=None,
                        confidence=a.confidence) for a in hits)
+
+
+def load() -> None:
+    """Build the fingerprints and their compiled patterns now (a check does it while its
+    first connections are still on the wire, instead of after the last one)."""
+    fingerprints()
+    _families()
+    used_headers()
+    _answers()
 
 
 def release() -> None:

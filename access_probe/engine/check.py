@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -173,6 +174,8 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
     control_deadline = max(deadline, started + CONTROL_WAIT)
     pool = cf.ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="probe")
     lookups = Lookups(env, timeout=limits.timeout)  # one lookup per distinct name per check
+    # CPU work the verdicts need, done while the measurements mostly wait on the network.
+    threading.Thread(target=_prepare, args=(env,), name="prepare", daemon=True).start()
     try:
         control_future = None
         if config.control.url:
@@ -209,6 +212,13 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
             log.warning("control measurements did not arrive in time")
             late = True
     return measurements, controls, late
+
+
+def _prepare(env: NetEnv) -> None:
+    from access_probe.engine import blockpages
+
+    env.public_context()
+    blockpages.load()
 
 
 def release_memory() -> None:
