@@ -16,7 +16,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -112,8 +112,9 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
     limits = Limits(timeout=config.probe.timeout_seconds, max_body=config.probe.max_body_bytes,
                     max_redirects=config.probe.max_redirects)
     started = utc_now()
+    matched: dict[int, PageFacts] = {}  # id(response) -> its facts, found while others wait
     measurements, controls, late = _measure_all(targets, config=config, env=env, limits=limits,
-                                                progress=progress)
+                                                progress=progress, matched=matched)
     online = _online(measurements.values(), controls)
     results = []
     for target in targets:
@@ -121,7 +122,7 @@ def run_check(urls: Sequence[str] | None, *, config: Config, progress: Progress 
             continue
         m = measurements.get(target.url)
         control = controls.get(target.url)
-        verdict = _judge(m, control, target, online)
+        verdict = _judge(m, control, target, online, matched)
         results.append(_result(target, m, control, verdict,
                                configured=config.control.url is not None))
     return CheckDocument(
@@ -156,9 +157,11 @@ def control_warnings(control_url: str | None, controls: dict[str, Control], *, l
 
 
 def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: Limits,
-                 progress: Progress | None
+                 progress: Progress | None, matched: dict[int, PageFacts] | None = None,
                  ) -> tuple[dict[str, Measurement], dict[str, Control], bool]:
-    """(measurements, controls, whether the control answer came too late or not at all)."""
+    """(measurements, controls, whether the control answer came too late or not at all).
+    Each response is run through the block-page matcher as its measurement ends, into
+    `matched`, while the other measurements are still on the wire."""
     from access_probe.engine.lookups import Lookups
     from access_probe.engine.measure import Steps, measure_steps
 
@@ -189,7 +192,10 @@ def _measure_all(targets: list[Target], *, config: Config, env: NetEnv, limits: 
         for future in cf.as_completed(futures, timeout=max(0.0, deadline - time.monotonic())):
             target = futures[future]
             try:
-                steps[target.url] = future.result()
+                step = steps[target.url] = future.result()
+                if matched is not None:
+                    for obs in _responses(step.measurement):
+                        matched[id(obs)] = _facts(obs)
             except Exception:  # a bug in a probe must not sink the other targets
                 log.exception("measuring %s failed", target.url)
             done += 1
@@ -274,27 +280,38 @@ def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -
 
 
 def _judge(m: Measurement | None, control: Control | None, target: Target,
-           online: bool) -> Verdict:
+           online: bool, matched: Mapping[int, PageFacts] | None = None) -> Verdict:
     if not online:
         return Verdict(status=Status.OFFLINE)
     if m is None:
         return Verdict(status=Status.INCONCLUSIVE)
-    return decide(m, control=control, pages=page_facts(m), known_site=target.known)
+    return decide(m, control=control, pages=page_facts(m, matched), known_site=target.known)
 
 
-def page_facts(m: Measurement) -> Pages:
-    """Run the block-page matcher over every response in a measurement."""
+def _responses(m: Measurement) -> list[HTTPObservation | ProxyObservation]:
+    return [*m.http, *([m.proxy_connect] if m.proxy_connect is not None else [])]
+
+
+def page_facts(m: Measurement, matched: Mapping[int, PageFacts] | None = None) -> Pages:
+    """Run the block-page matcher over every response in a measurement (`matched` holds the
+    facts of responses already matched, by id)."""
     from access_probe.engine import blockpages
     from access_probe.engine.addresses import is_bogon
 
-    proxy = _facts(m.proxy_connect) if m.proxy_connect is not None else PageFacts()
+    known = matched or {}
+
+    def facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
+        found = known.get(id(obs))
+        return found if found is not None else _facts(obs)
+
+    proxy = facts(m.proxy_connect) if m.proxy_connect is not None else PageFacts()
     dns_answer: tuple[blockpages.Match, ...] = ()
     if m.dns and m.dns[0].failure is None:
         # Bogon answers are the DNS probe's call (it knows a lab's own networks); the
         # fingerprints add the public addresses filters park blocked names on.
         public = [a for a in m.dns[0].addresses if not is_bogon(a)]
         dns_answer = blockpages.match_dns_answer(public)
-    return Pages(proxy=proxy, hops=tuple(_facts(h) for h in m.http), dns_answer=dns_answer)
+    return Pages(proxy=proxy, hops=tuple(facts(h) for h in m.http), dns_answer=dns_answer)
 
 
 def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
