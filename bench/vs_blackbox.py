@@ -78,7 +78,8 @@ def floor_client(urls: list[str], parallel: int, cafile: str) -> dict[str, objec
         host = urllib.parse.urlsplit(url).hostname or ""
         t0 = time.perf_counter()
         try:
-            address = socket.getaddrinfo(host, 443, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+            address = str(socket.getaddrinfo(host, 443, socket.AF_INET,
+                                             socket.SOCK_STREAM)[0][4][0])
             t1 = time.perf_counter()
             with socket.create_connection((address, 443), timeout=STEP_TIMEOUT) as sock:
                 t2 = time.perf_counter()
@@ -351,6 +352,23 @@ def report(runs: dict[str, list[Run]], endpoints: int) -> None:
         print(f"  {name:44} {value:7.2f}  target {target:7} {'met' if ok else 'MISSED'}")  # noqa: T201
 
 
+def sweep(bench: BenchLab, values: list[int], rounds: int) -> None:
+    walls: dict[int, list[Run]] = {n: [] for n in values}
+    for round_no in range(rounds):
+        order = values[round_no % len(values):] + values[: round_no % len(values)]
+        for n in order:
+            walls[n].append(run_access_probe(bench, n))
+    first = _median([r.wall for r in walls[values[0]]])
+    print(f"{'--parallel':>10} {'wall s':>7} {'x first':>8} {'CPU s':>6} "  # noqa: T201
+          f"{'peak RSS MiB':>12}  not accessible (per run)")
+    for n, runs in walls.items():
+        wall = _median([r.wall for r in runs])
+        print(f"{n:10} {wall:7.2f} {wall / first:8.2f} "  # noqa: T201
+              f"{_median([r.cpu for r in runs]):6.2f} "
+              f"{max(r.peak_rss_mib for r in runs):12.1f}  "
+              + ", ".join(str(r.not_accessible) for r in runs))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoints", type=int, default=200)
@@ -358,6 +376,9 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=16)
     parser.add_argument("--delay", type=float, default=0.040, help="seconds each way")
     parser.add_argument("--loss", type=float, default=0.01, help="drop probability each way")
+    parser.add_argument("--sweep", metavar="N,N,...",
+                        help="instead: access-probe alone at each --parallel value, interleaved "
+                             "(how the default probe.concurrency was chosen)")
     parser.add_argument("--floor", metavar="URLS", help=argparse.SUPPRESS)
     parser.add_argument("--drive-blackbox", metavar="URLS", help=argparse.SUPPRESS)
     parser.add_argument("--cafile", help=argparse.SUPPRESS)
@@ -375,6 +396,9 @@ def main() -> int:
     try:
         print(f"lab up in {time.monotonic() - started:.1f} s: {args.endpoints} HTTPS "  # noqa: T201
               f"endpoints, {2000 * args.delay:.0f} ms RTT, {100 * args.loss:g} % loss each way")
+        if args.sweep:
+            sweep(bench, [int(n) for n in args.sweep.split(",")], args.rounds)
+            return 0
         clients: dict[str, Callable[[BenchLab, int], Run]] = {
             "access-probe": run_access_probe, "blackbox": run_blackbox, "floor": run_floor}
         runs: dict[str, list[Run]] = {name: [] for name in clients}

@@ -28,6 +28,7 @@ PACKAGE_OF = {
     "openssl": "openssl", "curl": "curl", "perl": "perl",
     "Xvfb": "xvfb", "xdotool": "xdotool", "xwininfo": "x11-utils", "trayer": "trayer",
     "chromium": "chromium", "psql": "postgresql-client",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
 }
 # Essential packages, on every Debian system (Priority: required): never listed.
 ESSENTIAL = {"sh": "dash", "sleep": "coreutils", "setsid": "util-linux", "getent": "libc-bin"}
