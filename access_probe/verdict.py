@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 
 from access_probe.engine.addresses import is_bogon
 from access_probe.engine.blockpages import Match, PageKind
-from access_probe.model import Control, Failure, HTTPObservation, Measurement, Route, Trust
+from access_probe.model import (
+    Control,
+    ControlHTTP,
+    Failure,
+    HTTPObservation,
+    Measurement,
+    Route,
+    Trust,
+)
 from access_probe.schema import Blocking, Evidence, Interception, Layer, Method, Status
 
 
@@ -31,6 +39,9 @@ class PageFacts:
 
     matches: tuple[Match, ...] = ()  # best first, as blockpages.match_page orders them
     suspicious: bool = False  # matched nothing, but reads like a block page
+    upstream_failure: bool = False  # a proxy's own "could not reach the site" page
+    way_on: bool = False  # offers Continue/Proceed/... on to the requested URL
+    category: str | None = None  # the category the page itself states, cleaned
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +128,7 @@ def _proxy_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
     if kind == PageKind.WARN:
         return _restricted(ev, Method.WARN_PAGE, vendor, category,
                            "The web filter shows a warning page before the site.")
-    if pc.status >= 500 and kind != PageKind.BLOCK:
+    if (pc.status >= 500 or pages.proxy.upstream_failure) and kind != PageKind.BLOCK:
         # The proxy failed to reach the site itself (its DNS, its upstream firewall): only
         # the control can say whether that is the site being down or a barrier on the way.
         if ctl is not None and ctl.status == "unreachable":
@@ -167,10 +178,19 @@ def _dns_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
                             "which resolves normally from outside.")
         return _verdict(Status.UNREACHABLE, ev,
                         "The site's name does not resolve from outside either.")
+    if _content_arrived(m):
+        # The other lookup's answer carried the connection all the way to a response: a DNS
+        # hiccup is no reason to call a fetched page "can't tell"; the later layers judge it.
+        return None
     if known and failure not in TIMEOUTS:
         return _blocked(ev, Layer.DNS, method, None, None,
                         "The network's DNS would not give the address of a well-known site.")
     return _verdict(Status.INCONCLUSIVE, ev, "The site's name did not resolve here.")
+
+
+def _content_arrived(m: Measurement) -> bool:
+    """Did a response come back from the site's own addresses (not a proxy's)?"""
+    return m.route is not Route.PROXY and any(h.status is not None for h in m.http)
 
 
 def _tcp_step(m: Measurement, ctl: Control | None, pages: Pages, known: bool,
@@ -284,18 +304,34 @@ def _status_verdict(last: HTTPObservation, pages: Pages, ctl: Control | None, kn
     status = last.status or 0
     proxied = ev.route == str(Route.PROXY)
     facts = pages.hops[-1] if pages.hops else PageFacts()
+    chttp = ctl.http if ctl is not None else None
+    ctl_status = chttp.status if chttp is not None else None
+    ctl_fine = ctl_status is not None and ctl_status < 400
+    if facts.upstream_failure:
+        # A proxy's own "could not reach the site" page is never the site's content.
+        if ctl is not None and not ctl_fine:
+            return _verdict(Status.UNREACHABLE, ev,
+                            "The web proxy could not reach the site, and neither could the "
+                            "control from outside: it is down.")
+        if ctl_fine:
+            return _blocked(ev, Layer.HTTP, Method.HTTP_STATUS, None, None,
+                            f"The web proxy could not fetch the site (HTTP {status}); from "
+                            "outside the site works.")
+        return _verdict(Status.INCONCLUSIVE, ev,
+                        f"The web proxy could not fetch the site (HTTP {status}).")
+    if facts.way_on and _not_the_site(last, facts, chttp, ctl_fine):
+        vendor, category = _vendor(facts)
+        return _restricted(ev, Method.WARN_PAGE, vendor, category,
+                           "A web filter shows a warning page; you can choose to continue.")
     if _kind(facts) == PageKind.BENIGN and facts.matches[0].vendor:
         # A named CDN or protection service (Cloudflare, Akamai...) answered for the site.
         return _verdict(Status.ACCESSIBLE, ev,
                         "The site answered; its page is known not to be a filter's.")
-    chttp = ctl.http if ctl is not None else None
-    ctl_status = chttp.status if chttp is not None else None
-    ctl_fine = ctl_status is not None and ctl_status < 400
     if status == 451:
         return _blocked(ev, Layer.HTTP, Method.HTTP_STATUS, None, None,
                         "The site is withheld here for legal reasons (HTTP 451).")
     if facts.suspicious and (status >= 400 or ctl_fine or (ctl is None and known)):
-        return _blocked(ev, Layer.HTTP, Method.HTTP_BLOCKPAGE, None, None,
+        return _blocked(ev, Layer.HTTP, Method.HTTP_BLOCKPAGE, None, facts.category,
                         "A page that reads like a block page was served instead of the site.")
     if status >= 500:
         if ctl is not None and not ctl_fine:
@@ -348,6 +384,21 @@ def ctl_ok(ctl: Control | None, layer_name: str) -> bool:
     if any(failures[name] for name in reached):
         return False
     return layer_name != "http" or (ctl.http is not None and ctl.http.status is not None)
+
+
+def _not_the_site(hop: HTTPObservation, facts: PageFacts, chttp: ControlHTTP | None,
+                  ctl_fine: bool) -> bool:
+    """A page that is not the site's: it differs from what the control fetched, or, with
+    nothing to compare, it is no ordinary answer (an error status, a block page's wording, a
+    category it states). A real site's "I understand" cookie banner passes neither test."""
+    if facts.suspicious or facts.category is not None:
+        return True
+    if chttp is not None and ctl_fine:
+        return (hop.status != chttp.status or _differs(
+            hop, chttp.title, chttp.body_length, chttp.server) or bool(
+            hop.title and chttp.title and _norm(hop.title) != _norm(chttp.title))
+            or (hop.body_length or 0) < SHORT_BODY_RATIO * (chttp.body_length or 0))
+    return (hop.status or 0) >= 400 or facts.suspicious or facts.category is not None
 
 
 def _differs(hop: HTTPObservation, title: str | None, body_length: int | None,
@@ -411,7 +462,7 @@ def _vendor(facts: PageFacts) -> tuple[str | None, str | None]:
     vendor = next((m.vendor for m in facts.matches if m.vendor), None)
     category = next((m.category for m in facts.matches
                      if m.category and m.vendor in (vendor, None)), None)
-    return vendor, category
+    return vendor, category or facts.category
 
 
 def _interception(m: Measurement) -> Interception | None:

@@ -30,7 +30,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from access_probe.errors import InputError
 from access_probe.model import HTTPObservation, ProxyObservation
@@ -48,6 +48,9 @@ __all__ = [
     "looks_like_block_page",
     "match_dns_answer",
     "match_page",
+    "offers_way_on",
+    "stated_category",
+    "upstream_failure",
     "used_headers",
 ]
 
@@ -659,3 +662,120 @@ def release() -> None:
     rebuild in a fraction of a second."""
     for cached in (fingerprints, _families, used_headers, _answers):
         cached.cache_clear()
+
+
+# ------------------------------------------------------------------------- general page rules
+# Rules that hold whoever made the page: filters are often unnamed or re-branded, so these
+# read what the page says and offers, not whose it is.
+
+_SQUID_NETWORK_ERROR = re.compile(
+    r"ERR_(?:CONNECT_FAIL|DNS_FAIL|READ_TIMEOUT|READ_ERROR|WRITE_ERROR|ZERO_SIZE_OBJECT|"
+    r"LIFETIME_EXP|SOCKET_FAILURE|SECURE_CONNECT_FAIL|GATEWAY_FAILURE|CANNOT_FORWARD|"
+    r"INVALID_RESP)\b")
+# What proxies and filters say when they, not the site, failed to fetch the page.
+_UPSTREAM_PHRASE = re.compile(
+    r"\b(?:(?:unable|failed)\s+to\s+(?:connect|load|reach|resolve|retrieve|get\s+response)|"
+    r"could\s+not\s+(?:be\s+retrieved|connect|resolve|reach|load)|"
+    r"connection\s+(?:to\s+\S+\s+)?(?:failed|timed\s+out|refused)|"
+    r"(?:network|connection|upstream|gateway)\s+(?:error|failure|timeout|time-out)|"
+    r"(?:dns|name)\s+(?:lookup|resolution)\s+(?:failed|failure|error)|"
+    r"unable\s+to\s+determine\s+ip\s+address|read\s+timeout|"
+    r"upstream\s+(?:proxy|server)\s+is\s+not\s+responding)\b", re.IGNORECASE)
+_PROXY_STATUSES = frozenset({502, 503, 504})
+
+
+def upstream_failure(obs: HTTPObservation | ProxyObservation) -> bool:
+    """Is this a proxy's or filter's own page saying it could not reach the site (Squid's
+    ERR_CONNECT_FAIL/ERR_DNS_FAIL/ERR_READ_TIMEOUT, e2guardian's network-error page, any
+    short 502/503/504 that says the connection failed)? Such a page is not the site."""
+    page = _Page(obs)
+    if _SQUID_NETWORK_ERROR.match(page.view("header:x-squid-error")):
+        return True
+    body = page.view("body")
+    if re.search(r"<!--\s*" + _SQUID_NETWORK_ERROR.pattern + r"\s*-->", body):
+        return True
+    text = visible_text(body)
+    if len(text) > _SHORT_TEXT:
+        return False
+    said = _UPSTREAM_PHRASE.search(page.view("title")) or _UPSTREAM_PHRASE.search(text)
+    return said is not None and (obs.status in _PROXY_STATUSES or "guardian" in text.lower())
+
+
+_WAY_ON_WORDS = re.compile(
+    r"^\W*(?:continue|proceed|i\s+understand|acknowledge|i\s+accept|accept\s+and\s+continue|"
+    r"continue\s+(?:anyway|to\s+(?:the\s+)?site|to\s+page)|proceed\s+anyway|"
+    r"visit\s+(?:the\s+)?site\s+anyway)\b", re.IGNORECASE)
+_BYPASS_TOKEN = re.compile(
+    r"bypass|continue|proceed|override|acknowledge|accept|coach|warn|\bgbypass\b",
+    re.IGNORECASE)
+_A_TAG = re.compile(r"<a\b([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form\s*>", re.IGNORECASE | re.DOTALL)
+_BUTTON = re.compile(r"<button\b[^>]*>(.*?)</button\s*>|<input\b([^>]*)>",
+                     re.IGNORECASE | re.DOTALL)
+_ATTR = re.compile(r"""\b(href|action|value|type)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""",
+                   re.IGNORECASE)
+
+
+def _attrs(markup: str) -> dict[str, str]:
+    return {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
+            for m in _ATTR.finditer(markup)}
+
+
+def offers_way_on(obs: HTTPObservation | ProxyObservation, url: str) -> bool:
+    """Does the page offer a way on to the requested URL: a Continue / Proceed /
+    I understand / Acknowledge link, button or form that leads to that URL or carries a
+    bypass token? (A warn-and-continue page, whoever made it.)"""
+    body = _Page(obs).view("body")
+    if len(body) > _MAX_SCAN:
+        body = body[:_MAX_SCAN]
+    host = (urlsplit(url).hostname or "").lower()
+
+    def leads_on(target: str) -> bool:
+        if not target.strip():  # a form without an action posts back to the requested URL
+            return True
+        target = unquote_plus(target).lower()
+        return bool(host and host in target) or _BYPASS_TOKEN.search(target) is not None
+
+    for link in _A_TAG.finditer(body):
+        label = visible_text(link.group(2))
+        href = _attrs(link.group(1)).get("href", "")
+        # An empty href is a template's unfilled bypass link (e2guardian without bypass).
+        if _WAY_ON_WORDS.match(label) and href.strip() and leads_on(href):
+            return True
+    for form in _FORM.finditer(body):
+        action = _attrs(form.group(1)).get("action", "")
+        inner = form.group(2)
+        labels = [visible_text(b.group(1)) if b.group(1) is not None
+                  else _attrs(b.group(2) or "").get("value", "")
+                  for b in _BUTTON.finditer(inner)]
+        fields = " ".join(_attrs(i.group(2) or "").get("value", "")
+                          for i in _BUTTON.finditer(inner) if i.group(2) is not None)
+        if any(_WAY_ON_WORDS.match(label) for label in labels) and (
+                leads_on(action) or leads_on(fields)):
+            return True
+    return False
+
+
+_STATED_CATEGORY = re.compile(
+    r"\b(?:categor(?:y|ies)\s*[:=]|categori[sz]ed\s+(?:as|under)|classified\s+(?:as|under))"
+    r"\s*(?P<category>(?:[^<>\n.;|]|\.(?=\S)){1,120})", re.IGNORECASE)  # \s* may cross a tag
+_CATEGORY_END = re.compile(
+    r"\s+(?:and|which|that|is|are|has|have|by|for|so|so\s+it|because)\b.*$|,.*$",
+    re.IGNORECASE)
+_CATEGORY_PARAM = re.compile(r"[?&;](?:cat|category|categories)=([^&#;]+)", re.IGNORECASE)
+
+
+def stated_category(obs: HTTPObservation | ProxyObservation) -> str | None:
+    """The category a block or warn page prints ("Category: X", "categorised as X",
+    "classified as X") or a redirect carries (cat=/category=), cleaned of anything about the
+    user; None when it states none."""
+    page = _Page(obs)
+    found = _CATEGORY_PARAM.search(page.view("location"))
+    if found is not None:
+        return clean_category(found.group(1), from_url=True)
+    # Tags become line ends: a category ends with the element that holds it.
+    text = html.unescape(_TAG.sub("\n", _SCRIPT.sub(" ", page.view("body")[:_MAX_SCAN])))
+    said = _STATED_CATEGORY.search(text)
+    if said is None:
+        return None
+    return clean_category(_CATEGORY_END.sub("", said.group("category")))

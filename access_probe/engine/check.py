@@ -321,7 +321,11 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
         return PageFacts()
     matches = blockpages.match_page(obs)
     suspicious = not matches and blockpages.looks_like_block_page(obs)
-    return PageFacts(matches=matches, suspicious=suspicious)
+    url = obs.url if isinstance(obs, HTTPObservation) else f"https://{obs.target}"
+    return PageFacts(matches=matches, suspicious=suspicious,
+                     upstream_failure=blockpages.upstream_failure(obs),
+                     way_on=bool(url) and blockpages.offers_way_on(obs, url),
+                     category=blockpages.stated_category(obs))
 
 
 _NO_CONTROL = {
