@@ -57,10 +57,6 @@ class Settings:
             if path is not None and not path.is_file():
                 raise ConfigError(f"no such file: {path}", key=key)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.db_url.startswith("sqlite")
-
     def to_env(self) -> str:
         data = dataclasses.asdict(self)
         data["config"] = str(self.config) if self.config else None

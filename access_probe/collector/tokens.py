@@ -52,11 +52,3 @@ def token_id(token: str) -> str | None:
 
 def verify(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_token(token), stored_hash)
-
-
-def bearer(header: str | None) -> str | None:
-    """The token in an `Authorization: Bearer ...` header."""
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None

@@ -163,8 +163,3 @@ def failure_reason(exc: Exception) -> str:
     if isinstance(exc, ValueError | AttributeError):
         return "the control's answer could not be read"
     return f"the control request failed ({type(exc).__name__})"
-
-
-def reachable(controls: dict[str, Control]) -> bool:
-    """Did the control service answer at all? (If it did, this machine is online.)"""
-    return any(c.error is None for c in controls.values())

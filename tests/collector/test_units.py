@@ -81,7 +81,6 @@ def test_tokens_hash_verify_and_parse() -> None:
     assert tokens.verify(new.token, new.secret_hash)
     assert not tokens.verify(new.token + "x", new.secret_hash)
     assert tokens.token_id(new.token) == new.id and tokens.token_id("ap_zz_zz") is None
-    assert tokens.bearer("Bearer abc") == "abc" and tokens.bearer("Basic abc") is None
 
 
 def test_rate_limiter_refills_per_key() -> None:

@@ -60,14 +60,6 @@ def principal(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | N
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def require_admin(who: PrincipalDep) -> Principal:
-    if not who.admin:
-        raise HTTPException(403, "this needs an administrator token")
-    return who
-
-
-AdminDep = Annotated[Principal, Depends(require_admin)]
-
 
 def submitter(state: StateDep, who: PrincipalDep) -> Principal:
     wait = state.submit_limits.take(who.token_id)
