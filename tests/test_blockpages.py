@@ -319,7 +319,22 @@ def _literal_of(fp: blockpages.Fingerprint) -> str | None:
     if not fp.regex:
         return fp.pattern
     text = re.sub(r"\\(.)", r"\1", fp.pattern)
-    return text if fp.compiled.fullmatch(text) else None
+    return text if re.fullmatch(fp.pattern, text) else None
+
+
+def test_a_pattern_matched_as_text_means_exactly_that_text() -> None:
+    """The matcher skips compiling plain patterns; the text it searches for instead must be
+    what the pattern, compiled, would match — and every other pattern must be compiled."""
+    as_text = [fp for fp in fingerprints() if fp.literal is not None]
+    assert len(as_text) > 500
+    for fp in fingerprints():
+        if fp.literal is None:
+            assert fp.compiled is not None, fp.id
+            continue
+        assert fp.compiled is None, fp.id
+        pattern = fp.pattern if fp.regex else re.escape(fp.pattern)
+        assert re.fullmatch(pattern, fp.literal), fp.id
+        assert fp.literal == _literal_of(fp), fp.id
 
 
 def _page_for(fp: blockpages.Fingerprint, text: str) -> HTTPObservation:

@@ -113,7 +113,10 @@ class Fingerprint:
     ignore_case: bool
     confidence: Confidence
     source: Source
-    compiled: re.Pattern[str] = field(repr=False)
+    # A pattern that stands for plain text is matched as text (`literal`) and never compiled:
+    # 600 of the packaged patterns are such, and compiling them cost a check half a second.
+    literal: str | None = field(default=None, repr=False)
+    compiled: re.Pattern[str] | None = field(default=None, repr=False)
     also: re.Pattern[str] | None = field(default=None, repr=False)
     statuses: frozenset[int] = frozenset()
     category: re.Pattern[str] | None = field(default=None, repr=False)
@@ -217,6 +220,7 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
     regex = _flag(doc, path, e, "regex")
     ignore_case = _flag(doc, path, e, "ignore_case")
     pattern = _text(doc, path, e, "pattern")
+    literal = _literal(pattern, regex)
     return Fingerprint(
         id=_matching(doc, path, e, "id", _ID),
         vendor=_vendor(doc, path, e),
@@ -224,7 +228,9 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
         where=where, pattern=pattern, regex=regex, ignore_case=ignore_case,
         confidence=_enum(doc, path, e, "confidence", Confidence),
         source=_enum(doc, path, e, "source", Source),
-        compiled=_compile(doc, join(path, "pattern"), _as_regex(pattern, regex), ignore_case),
+        literal=literal,
+        compiled=(None if literal is not None
+                  else _compile(doc, join(path, "pattern"), pattern, ignore_case)),
         also=_also(doc, path, e, ignore_case),
         statuses=_statuses(doc, path, e),
         category=_category(doc, path, e),
@@ -333,10 +339,6 @@ def _category_from(doc: YAMLDocument, path: str, e: Mapping[str, object], where:
     return where if where in ("body", "title", "location") else "body"
 
 
-def _as_regex(pattern: str, regex: bool) -> str:
-    return pattern if regex else re.escape(pattern)
-
-
 def _compile(doc: YAMLDocument, key: str, pattern: str, ignore_case: bool) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
@@ -360,7 +362,7 @@ def _families() -> tuple[_Family, ...]:
 
 
 def _family(where: str, lower: bool, fps: tuple[Fingerprint, ...]) -> _Family:
-    members = tuple(_Member(fp=fp, literal=_literal(fp, lower)) for fp in fps)
+    members = tuple(_Member(fp=fp, literal=_folded(fp.literal, lower)) for fp in fps)
     literals = [m.literal for m in members if m.literal is not None]
     # Plain patterns go into one trie-shaped expression, which re walks in a single pass
     # (a flat alternation of hundreds of strings is twenty times slower); true regular
@@ -376,14 +378,18 @@ _ESCAPED = re.compile(r"\\([^A-Za-z0-9])")
 _META = frozenset(".^$*+?{}[]|()\\")
 
 
-def _literal(fp: Fingerprint, lower: bool) -> str | None:
-    """The plain text a pattern stands for: itself, or a regex of escaped characters only."""
-    text = fp.pattern
-    if fp.regex:
-        if any(c in _META for c in _ESCAPED.sub("", text)):
-            return None
-        text = _ESCAPED.sub(r"\1", text)
-    return text.lower() if lower else text
+def _literal(pattern: str, regex: bool) -> str | None:
+    """The plain text a pattern stands for: itself, or a regex of escaped characters only
+    (such a regex always compiles and has no groups, so it needs no checking)."""
+    if not regex:
+        return pattern
+    if any(c in _META for c in _ESCAPED.sub("", pattern)):
+        return None
+    return _ESCAPED.sub(r"\1", pattern)
+
+
+def _folded(text: str | None, lower: bool) -> str | None:
+    return text.lower() if text is not None and lower else text
 
 
 def _trie(words: list[str]) -> str:
@@ -502,8 +508,11 @@ def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
             fp = member.fp
             if fp.statuses and page.status not in fp.statuses:
                 continue
-            found = (member.literal in text if member.literal is not None
-                     else fp.compiled.search(text) is not None)
+            if member.literal is not None:
+                found = member.literal in text
+            else:
+                assert fp.compiled is not None  # a pattern is either plain text or compiled
+                found = fp.compiled.search(text) is not None
             if found and (fp.also is None or fp.also.search(text) is not None):
                 hits.append((fp, _category_of(fp, page)))
     hits.sort(key=_rank)
