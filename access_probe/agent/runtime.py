@@ -381,12 +381,18 @@ def make_submitter(config: Config) -> Submitter | None:
                      ssl_context=env.local_context())
 
 
-def make_check(config: Config) -> CheckFn:
+def make_check(config: Config, *, isolated: bool = False) -> CheckFn:
+    """The check bound to `config`; `isolated`: in a child process where that is safe
+    (agent/child.py), so a long-running agent does not keep the engine's memory."""
     def check(urls: Sequence[str] | None) -> CheckDocument:
         from access_probe.engine.check import run_check
 
         return run_check(urls, config=config)
 
+    if isolated:
+        from access_probe.agent.child import in_child_process
+
+        return in_child_process(check)
     return check
 
 
@@ -396,8 +402,9 @@ def plan_for(config: Config) -> Plan:
 
 
 def build_agent(config: Config, *, check: CheckFn | None = None, clock: Clock = utc_now,
-                rng: random.Random | None = None) -> Agent:
-    return Agent(check=check or make_check(config), spool=open_spool(config, clock=clock),
+                rng: random.Random | None = None, isolated: bool = False) -> Agent:
+    return Agent(check=check or make_check(config, isolated=isolated),
+                 spool=open_spool(config, clock=clock),
                  submitter=make_submitter(config), history=open_history(config),
                  lock=RunLock(data_dir(config) / "run.lock"), plan=plan_for(config),
                  clock=clock, rng=rng)
