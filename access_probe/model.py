@@ -2,7 +2,7 @@
 
 What belongs here: frozen records that the probes fill in (one per protocol step), the
 measurement of one URL that gathers them, and the control vantage point's summary of the same
-URL. Nothing here judges; `verdict.py` turns these facts into the contract's verdict.
+URL. Nothing here judges; the `verdict` package turns these facts into the contract's verdict.
 
 Conventions (borrowed from OONI's measurexlite):
 - `t0` and `t` are seconds relative to the measurement's own zero time; a step that never
@@ -164,12 +164,20 @@ class Measurement:
     pac: str | None = None  # what PAC said for this URL ("DIRECT", "PROXY host:port"), if PAC ran
 
 
+class ControlStatus(StrEnum):
+    """The control vantage point's own reading of a URL (contract section 4)."""
+
+    ACCESSIBLE = "accessible"  # an answer under 500 came back
+    UNREACHABLE = "unreachable"  # the site failed at some layer from outside too
+    INCONCLUSIVE = "inconclusive"  # the control could not tell
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlHTTP:
     status: int | None = None
     title: str | None = None
     body_length: int | None = None
-    failure: str | None = None
+    failure: Failure | None = None
     server: str | None = None
 
 
@@ -177,19 +185,22 @@ class ControlHTTP:
 class Control:
     """What the control vantage point (the collector, outside) saw for one URL.
 
-    `status` is the control's own reading: accessible, unreachable or inconclusive. `refused`
-    is set instead when the collector declined to measure the URL, and `error` when the
-    control could not be asked at all; in both cases the agent has no control.
+    `status` is the control's own reading. `refused` is set instead when the collector
+    declined to measure the URL, and `error` when the control could not be asked at all; in
+    both cases the agent has no control. Failures are the same closed set as the agent's
+    (`Failure`); a name this agent does not know arrives as `Failure.UNKNOWN`.
     """
 
     url: str
-    status: str | None = None
+    status: ControlStatus | None = None
     refused: str | None = None
     error: str | None = None
-    dns_failure: str | None = None
+    dns_failure: Failure | None = None
+    dns_rcode: str | None = None
     dns_addresses: tuple[str, ...] = ()
-    tcp_failure: str | None = None
-    tls_failure: str | None = None
+    tcp_failure: Failure | None = None
+    tls_failure: Failure | None = None
+    tls_issuer: str | None = None
     http: ControlHTTP | None = None
 
     @property

@@ -14,6 +14,7 @@ from access_probe.engine.blockpages import Confidence, Match, PageKind
 from access_probe.model import (
     Control,
     ControlHTTP,
+    ControlStatus,
     DNSObservation,
     Engine,
     Failure,
@@ -67,13 +68,13 @@ def meas(*, route: Route = Route.DIRECT, scheme: str = "https", dns_obs=(None,),
 
 
 OK = {"tcp_obs": [tcp()], "tls_obs": [tls()], "http_obs": [hop()]}
-CTL_OK = Control(url="https://www.example.com/", status="accessible",
+CTL_OK = Control(url="https://www.example.com/", status=ControlStatus.ACCESSIBLE,
                  dns_addresses=(PUBLIC,), http=ControlHTTP(status=200, title="Example",
                                                            body_length=50000, server="nginx"))
-CTL_DOWN_TCP = Control(url="https://www.example.com/", status="unreachable",
-                       dns_addresses=(PUBLIC,), tcp_failure="generic_timeout_error")
-CTL_NX = Control(url="https://www.example.com/", status="unreachable",
-                 dns_failure="dns_nxdomain_error")
+CTL_DOWN_TCP = Control(url="https://www.example.com/", status=ControlStatus.UNREACHABLE,
+                       dns_addresses=(PUBLIC,), tcp_failure=Failure.GENERIC_TIMEOUT)
+CTL_NX = Control(url="https://www.example.com/", status=ControlStatus.UNREACHABLE,
+                 dns_failure=Failure.DNS_NXDOMAIN)
 
 
 def page(kind: str, vendor: str | None = "squid", category: str | None = None) -> PageFacts:
@@ -157,8 +158,8 @@ def test_private_answer_the_control_sees_too_is_not_a_sinkhole() -> None:
     m = meas(dns_obs=[DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x",
                                      t0=0, t=0.01, failure=Failure.DNS_BOGON,
                                      addresses=("10.1.2.3",))])
-    same = Control(url=m.url, status="unreachable", dns_addresses=("10.1.2.3",),
-                   tcp_failure="generic_timeout_error")
+    same = Control(url=m.url, status=ControlStatus.UNREACHABLE, dns_addresses=("10.1.2.3",),
+                   tcp_failure=Failure.GENERIC_TIMEOUT)
     assert verdict(m, same).status is not Status.BLOCKED
 
 
@@ -195,7 +196,8 @@ def test_known_blocking_address_is_a_sinkhole_without_control() -> None:
     pages = Pages(hops=(PageFacts(),), dns_answer=(umbrella,))
     expect(verdict(m, None, pages), Status.BLOCKED, Layer.DNS, Method.DNS_SINKHOLE,
            vendor="cisco-umbrella")
-    same_outside = Control(url=m.url, status="accessible", dns_addresses=("146.112.61.104",),
+    same_outside = Control(url=m.url, status=ControlStatus.ACCESSIBLE,
+                           dns_addresses=("146.112.61.104",),
                            http=ControlHTTP(status=200, title="Example"))
     expect(verdict(m, same_outside, pages), Status.ACCESSIBLE)
 
@@ -254,8 +256,8 @@ def test_tls_timeout() -> None:
 def test_untrusted_certificate() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls(Failure.SSL_UNKNOWN_AUTHORITY)])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.TLS, Method.TLS_FAILURE)
-    broken_everywhere = Control(url=m.url, status="unreachable", dns_addresses=(PUBLIC,),
-                                tls_failure="ssl_unknown_authority")
+    broken_everywhere = Control(url=m.url, status=ControlStatus.UNREACHABLE,
+                                dns_addresses=(PUBLIC,), tls_failure=Failure.SSL_UNKNOWN_AUTHORITY)
     expect(verdict(m, broken_everywhere), Status.UNREACHABLE)
 
 
@@ -366,7 +368,7 @@ def test_proxied_site_that_works() -> None:
 def test_filter_status_without_fingerprint() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=403, title="Forbidden")])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.HTTP, Method.HTTP_STATUS)
-    same_everywhere = Control(url=m.url, status="accessible", dns_addresses=(PUBLIC,),
+    same_everywhere = Control(url=m.url, status=ControlStatus.ACCESSIBLE, dns_addresses=(PUBLIC,),
                               http=ControlHTTP(status=403, title="Forbidden"))
     expect(verdict(m, same_everywhere), Status.ACCESSIBLE)
     expect(verdict(meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=451)])),
@@ -391,7 +393,7 @@ def test_page_differing_from_control_is_an_unknown_block_page() -> None:
 
 def test_server_error_follows_the_control() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=503, title="Down")])
-    down = Control(url=m.url, status="unreachable", dns_addresses=(PUBLIC,),
+    down = Control(url=m.url, status=ControlStatus.UNREACHABLE, dns_addresses=(PUBLIC,),
                    http=ControlHTTP(status=503))
     expect(verdict(m, down), Status.UNREACHABLE)
     expect(verdict(m, CTL_OK), Status.INCONCLUSIVE)

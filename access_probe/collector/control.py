@@ -30,10 +30,11 @@ from urllib.parse import urlsplit
 from access_probe.catalogue import Catalogue
 from access_probe.collector.settings import Network
 from access_probe.engine.addresses import parse_address
-from access_probe.engine.control import summarise
+from access_probe.engine.control import control_to_json
 from access_probe.engine.measure import Limits, measure
 from access_probe.engine.netenv import NetEnv
 from access_probe.model import Measurement
+from access_probe.verdict import summarise
 
 Answer = dict[str, Any]
 
@@ -187,7 +188,7 @@ class ControlService:
             m = measure(url, env=self.env, limits=self.limits, guard=self.guard)
         except ValueError:
             return {"url": url, "refused": "not a measurable http(s) URL"}
-        answer = summarise(self._dns_refusal(m))
+        answer = control_to_json(summarise(self._dns_refusal(m)))
         self.cache.put(url, answer)
         return answer
 

@@ -281,11 +281,8 @@ def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -
 
 def _judge(m: Measurement | None, control: Control | None, target: Target,
            online: bool, matched: Mapping[int, PageFacts] | None = None) -> Verdict:
-    if not online:
-        return Verdict(status=Status.OFFLINE)
-    if m is None:
-        return Verdict(status=Status.INCONCLUSIVE)
-    return decide(m, control=control, pages=page_facts(m, matched), known_site=target.known)
+    pages = page_facts(m, matched) if m is not None and online else None
+    return decide(m, control=control, pages=pages, known_site=target.known, online=online)
 
 
 def _responses(m: Measurement) -> list[HTTPObservation | ProxyObservation]:
