@@ -38,7 +38,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from access_probe.agent.runtime import Agent, AgentSnapshot
-from access_probe.report.explain import Standing, service_standings
+from access_probe.report.explain import ServiceCounts, Standing, service_counts, service_standings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -391,6 +391,8 @@ class TrayApp:
         self.message: str | None = None  # the last thing an action had to say
         self.changes = ChangeNotifier(self.names, every=notify_every)
         self._seen: CheckDocument | None = None
+        self._links_doc: CheckDocument | None = None  # the last "Check a link…" result
+        self._light: Light | None = None
         self._worker: threading.Thread | None = None
         self._looping = False
         self._loop_ended = False
@@ -410,7 +412,7 @@ class TrayApp:
         return None
 
     def title(self) -> str:
-        text = f"{APP_TITLE}: {self.agent.snapshot.status_line}"
+        text = f"{APP_TITLE}: {self.status_line()}"
         if self.agent.snapshot.refused:
             text += " - warning: the collector refused this PC's token"
         # pystray's xorg backend writes the title as a Latin-1 WM_NAME
@@ -424,8 +426,12 @@ class TrayApp:
                 self._notify(change, remember=False)
         if self.icon is None:
             return
-        self.icon.icon = icon_image(light_for(snapshot))
-        self.icon.title = self.title()
+        light = light_for(snapshot)
+        if light is not self._light:  # each redraw costs the X loop a round trip
+            self._light = light
+            self.icon.icon = icon_image(light)
+        if (title := self.title()) != self.icon.title:
+            self.icon.title = title
         self.icon.update_menu()
 
     def actions(self) -> list[_Action]:
@@ -441,7 +447,7 @@ class TrayApp:
         """(kind, text) lines above the actions: the status, a warning, the last message,
         the check's own warnings (no control)."""
         snap = self.agent.snapshot
-        rows = [("label", snap.status_line)]
+        rows = [("label", self.status_line())]
         if (warning := self.warning()) is not None:
             rows.append(("warning", warning))
         for text in (snap.last.warnings if snap.last else ())[:2]:
@@ -520,6 +526,17 @@ class TrayApp:
             | Xlib.X.ButtonPressMask)
         icon._display.flush()
         icon._message_handlers[Xlib.X.ButtonPress] = self._on_x_click
+        # pystray asks the tray to dock the icon again on every icon change; trayer then
+        # re-embeds it and sometimes leaves it 1 px wide. Dock once (and again only after
+        # the tray itself went away: pystray clears _systray_manager then).
+        dock = icon._dock_window
+
+        def assert_docked() -> None:
+            if icon._systray_manager is None:
+                dock()
+            assert icon._systray_manager, "no system tray to dock in"
+
+        icon._assert_docked = assert_docked
         log.info("tray: xorg backend, a click opens the menu window")
         return True
 
@@ -535,16 +552,20 @@ class TrayApp:
         if remember:
             self.message = message
         log.info("tray: %s", message)
-        if self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
-            try:
-                self.icon.notify(message, APP_TITLE)
-                return
-            except Exception:  # notifications are a nicety; the menu says it too
-                log.debug("notification failed", exc_info=True)
-        if not desktop_notify(message):
+        if not self._native_notify(message) and not desktop_notify(message):
             log.info("no desktop notifications here (no notify-send); the menu says it")
-        if self.icon is not None:
-            self.icon.update_menu()
+        if remember:
+            self._refresh(self.agent.snapshot)
+
+    def _native_notify(self, message: str) -> bool:
+        if self.icon is None or not getattr(self.icon, "HAS_NOTIFICATION", False):
+            return False
+        try:
+            self.icon.notify(message, APP_TITLE)
+        except Exception:  # notifications are a nicety; the menu says it too
+            log.debug("notification failed", exc_info=True)
+            return False
+        return True
 
     # -- actions ---------------------------------------------------------------------
 
@@ -581,14 +602,28 @@ class TrayApp:
             return
         if report.document is None:
             return
-        counts = service_standings(report.document.results)
-        blocked = [k for k, v in counts.items() if v in (Standing.BLOCKED, Standing.RESTRICTED)]
+        self._links_doc = report.document
+        counts = service_counts(report.document.results)
         skipped = f"; {len(found.skipped)} could not be read" if found.skipped else ""
-        if blocked:
-            self._notify(f"Checked {len(counts)} links: {len(blocked)} blocked or restricted"
-                         f"{skipped}. Open report or Copy unblock request for the details.")
-        else:
-            self._notify(f"Checked {len(counts)} links: none blocked{skipped}.")
+        self._notify(self._links_summary(counts) + skipped
+                     + (". Open report or Copy unblock request for the details."
+                        if counts.blocked or counts.restricted else "."))
+
+    @staticmethod
+    def _links_summary(counts: ServiceCounts) -> str:
+        links = "link" if counts.total == 1 else "links"
+        if not counts.blocked and not counts.restricted:
+            return f"Links checked: {counts.total} {links}, none blocked"
+        return (f"Links checked: {counts.blocked} of {counts.total} {links} blocked, "
+                f"{counts.restricted} restricted")
+
+    def status_line(self) -> str:
+        """The snapshot's status, or after "Check a link…" what the links came to (the
+        report and the unblock request then cover those links, until the next check)."""
+        snap = self.agent.snapshot
+        if not snap.running and snap.last is not None and snap.last is self._links_doc:
+            return self._links_summary(snap.services())
+        return snap.status_line
 
     def _latest(self) -> Any:
         return self.agent.snapshot.last
@@ -663,8 +698,8 @@ class TrayApp:
         import pystray
 
         snapshot = self.agent.snapshot
-        self.icon = pystray.Icon(APP_TITLE, icon_image(light_for(snapshot)), self.title(),
-                                 self.menu())
+        self._light = light_for(snapshot)
+        self.icon = pystray.Icon(APP_TITLE, icon_image(self._light), self.title(), self.menu())
         log.info("tray: pystray backend %s", type(self.icon).__module__)
         self._hook_clicks(self.icon)
         self.agent.listeners.append(self._refresh)

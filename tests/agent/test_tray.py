@@ -352,8 +352,8 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
         buttons_in = [b for b in desk.children(dialog) if 20 <= b[3] <= 50 and b[2] <= 140]
         x, y, w, h = min(buttons_in)  # Check, left of Cancel
         desk.click_at(x + w // 2, y + h // 2)
-        desk.wait("the link check", lambda: "access-probe: The 1 service checked is reachable" in
-                  _windows(xserver), 30)
+        desk.wait("the link check", lambda: "access-probe: Links checked: 1 link, none blocked"
+                  in _windows(xserver), 30)
         assert ("/khub", f"127.0.0.1:{site.port}") in site.requests  # utm_source dropped
         _open_menu(desk)
         desk.screenshot("menu-after-link-check")
