@@ -27,6 +27,7 @@ PACKAGE_OF = {
     "named": "bind9", "named-checkconf": "bind9-utils", "mitmdump": "mitmproxy",
     "openssl": "openssl", "curl": "curl", "perl": "perl",
     "Xvfb": "xvfb", "xdotool": "xdotool", "xwininfo": "x11-utils", "trayer": "trayer",
+    "xclip": "xclip",
     "chromium": "chromium", "psql": "postgresql-client",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
 }
