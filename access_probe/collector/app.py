@@ -4,8 +4,10 @@ Nothing is made at import time: each app gets its own engine, limits, metrics re
 thread pool, so tests (and several apps in one process) never share state. The schema must be
 current before the app serves: `collector migrate` (the `serve` command migrates SQLite itself).
 
-Privacy: no route reads the caller's address, and `serve` turns uvicorn's access log off, so
-the address is neither stored nor logged.
+Privacy: `serve` turns uvicorn's access log off, and the caller's address is read in one place
+only: a request whose token fails authentication charges the throttle bucket of a keyed hash of
+the address (`api/deps.py`, `shared.AddressHasher`). The address itself is never stored or
+logged, the hash never with results, and its bucket row is deleted once it refills.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from access_probe.catalogue import load_catalogue
 from access_probe.collector import councils
 from access_probe.collector.api import aggregate, control, pages, submissions
 from access_probe.collector.api.deps import InvalidInput, error_summary
-from access_probe.collector.control import ControlService, TTLCache
+from access_probe.collector.control import ControlService
 from access_probe.collector.metrics import Metrics
 from access_probe.collector.models_in import CheckIn, ControlRequest
-from access_probe.collector.ratelimit import RateLimiter
 from access_probe.collector.settings import ENV_VAR, Settings
+from access_probe.collector.shared import AddressHasher, SharedCache, SharedRateLimiter
 from access_probe.collector.state import Collector
 from access_probe.collector.store import migrate, repo
 from access_probe.config import load_config
@@ -53,9 +55,16 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     executor = ThreadPoolExecutor(settings.control_workers, thread_name_prefix="control")
     state = Collector(
         settings=settings, engine=engine, councils=councils.load(), metrics=Metrics(),
-        submit_limits=RateLimiter(settings.submit_per_minute, settings.submit_burst),
-        control_limits=RateLimiter(settings.control_per_minute, settings.control_burst),
-        control=_control_service(settings, netenv, executor), templates=_templates())
+        submit_limits=SharedRateLimiter(engine, "submit", per_minute=settings.submit_per_minute,
+                                        burst=settings.submit_burst),
+        control_limits=SharedRateLimiter(engine, "control",
+                                         per_minute=settings.control_per_minute,
+                                         burst=settings.control_burst),
+        auth_failures=SharedRateLimiter(engine, "auth",
+                                        per_minute=settings.auth_failures_per_minute,
+                                        burst=settings.auth_failure_burst),
+        address_hash=AddressHasher(engine),
+        control=_control_service(settings, netenv, executor, engine), templates=_templates())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,8 +89,8 @@ def create_app_from_env() -> FastAPI:
     return create_app(Settings.from_env(os.environ[ENV_VAR]))
 
 
-def _control_service(settings: Settings, netenv: NetEnv | None,
-                     executor: ThreadPoolExecutor) -> ControlService:
+def _control_service(settings: Settings, netenv: NetEnv | None, executor: ThreadPoolExecutor,
+                     engine: sa.Engine) -> ControlService:
     config = load_config(settings.config).config
     # Never through a proxy: a proxy resolves names itself, out of the guard's sight.
     env = netenv or NetEnv.from_config(replace(config, proxy="none"), environ={})
@@ -89,7 +98,8 @@ def _control_service(settings: Settings, netenv: NetEnv | None,
                     max_redirects=config.probe.max_redirects)
     catalogue = load_catalogue(settings.targets) if settings.catalogue_only else None
     return ControlService(env=env, limits=limits, allow=settings.control_allow,
-                          catalogue=catalogue, cache=TTLCache(settings.control_cache_seconds),
+                          catalogue=catalogue,
+                          cache=SharedCache(engine, settings.control_cache_seconds),
                           executor=executor, deadline=settings.control_deadline_seconds)
 
 

@@ -65,11 +65,25 @@ def _serve_parser(sub: Any) -> None:
                        help="the control measures catalogue hosts only")
     serve.add_argument("--k", type=int, default=3,
                        help="suppress aggregate rows from fewer organisations than this")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (uvicorn workers); limits and the control "
+                            "cache live in the database, so all workers and all replicas "
+                            "on one database share them")
     serve.add_argument("--submit-per-minute", type=float, default=60.0,
-                       help="submissions per token per minute, per process")
+                       help="submissions per token per minute (shared by all processes)")
+    serve.add_argument("--submit-burst", type=int, default=30,
+                       help="submissions a token may make at once before the rate applies")
     serve.add_argument("--control-per-minute", type=float, default=300.0,
-                       help="control URLs measured per token per minute, per process")
+                       help="control URLs measured per token per minute (shared)")
+    serve.add_argument("--control-burst", type=int, default=200,
+                       help="control URLs a token may have measured at once")
+    serve.add_argument("--control-cache-seconds", type=float, default=60.0,
+                       help="how long a control answer is served from the shared cache")
+    serve.add_argument("--auth-failures-per-minute", type=float, default=10.0,
+                       help="failed authentications per client address per minute before "
+                            "the client is answered 429 (throttles token guessing)")
+    serve.add_argument("--auth-failure-burst", type=int, default=20,
+                       help="failed authentications a client may make at once")
     serve.set_defaults(handler=_database_errors(cmd_serve))
 
 
@@ -108,7 +122,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config=Path(args.config) if args.config else None,
         targets=Path(args.targets) if args.targets else None,
         control_allow=parse_networks(args.control_allow), catalogue_only=args.catalogue_only,
-        submit_per_minute=args.submit_per_minute, control_per_minute=args.control_per_minute)
+        submit_per_minute=args.submit_per_minute, submit_burst=args.submit_burst,
+        control_per_minute=args.control_per_minute, control_burst=args.control_burst,
+        control_cache_seconds=args.control_cache_seconds,
+        auth_failures_per_minute=args.auth_failures_per_minute,
+        auth_failure_burst=args.auth_failure_burst)
     _ready_engine(settings.db_url).dispose()
     # The caller's address is personal data: no access log, no proxy-header rewriting.
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False,

@@ -45,16 +45,37 @@ StateDep = Annotated[Collector, Depends(get_state)]
 _bearer = HTTPBearer(auto_error=False, description="an enrolment or administrator token")
 
 
-def principal(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None,
-                                                Depends(_bearer)]) -> Principal:
+def principal(request: Request, state: StateDep,
+              creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+              ) -> Principal:
+    """The caller, from its bearer token. Guessing tokens is throttled per client: each
+    presented token that fails charges one unit to the bucket of the client's hashed address
+    (`auth_failures_per_minute`, `auth_failure_burst`, shared by all replicas); while that
+    bucket is empty every token from that client is answered 429 before it is checked, so
+    a guess cannot be tested faster than the limit. The address is hashed with a key kept
+    in the database and used for nothing else."""
     token = creds.credentials if creds else ""
+    client = state.address_hash(request.client.host if request.client else "")
+    if token:
+        wait = state.auth_failures.peek(client)
+        if wait > 0:
+            raise too_many_failures(wait)
     token_id = tokens.token_id(token)
     record = repo.find_token(state.engine, token_id=token_id) if token_id else None
-    if record is None or record.revoked_at is not None or not tokens.verify(token,
-                                                                           record.secret_hash):
+    valid = tokens.verify(token, record.secret_hash if record else tokens.NO_HASH)
+    if record is None or record.revoked_at is not None or not valid:
+        if token:
+            wait = state.auth_failures.take(client)
+            if wait > 0:
+                raise too_many_failures(wait)
         raise HTTPException(401, "a valid, unrevoked bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     return Principal(token_id=record.id, org=record.org, admin=record.admin)
+
+
+def too_many_failures(wait: float) -> HTTPException:
+    return HTTPException(429, "too many failed authentications from this client; try later",
+                         headers={"Retry-After": str(math.ceil(wait))})
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -86,3 +86,29 @@ def _rollup(name: str, keys: tuple[str, ...]) -> sa.Table:
 result_counts = _rollup("result_counts", ROLLUP_KEYS)
 result_counts_daily = _rollup("result_counts_daily", DAILY_KEYS)
 ROLLUPS = ((result_counts, ROLLUP_KEYS), (result_counts_daily, DAILY_KEYS))
+
+# --- state shared by every collector process (safety) --------------------------------------
+# Rate-limit buckets and control answers live in the database, so N processes or machines on
+# one database behave as one collector. Rows are transient: a bucket row is deleted once it is
+# full again (nothing to remember), a cache row once it has expired.
+
+rate_buckets = sa.Table(
+    "rate_buckets", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),  # "<limit>:<token id or keyed hash>"
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("stamp", sa.Float, nullable=False),  # seconds since the epoch, last refill
+    sa.Column("granted", sa.Boolean, nullable=False),  # the outcome of the last take
+)
+
+control_cache = sa.Table(
+    "control_cache", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256 of the URL
+    sa.Column("expires", sa.Float, nullable=False, index=True),  # seconds since the epoch
+    sa.Column("answer", sa.Text, nullable=False),  # the JSON answer
+)
+
+collector_keys = sa.Table(
+    "collector_keys", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(64), nullable=False),  # hex; made once, shared by replicas
+)
