@@ -16,8 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+# `category` is the catalogue's category of the target; `blocking_category` the category a
+# filter's block page states; `interception` "yes" when the TLS certificate was an inspection
+# proxy's (an issuer was recorded), else "no".
 KEYS = ("service", "category", "org", "council_type", "nation", "region", "network", "status",
-        "layer", "method", "vendor", "day", "hour")
+        "layer", "method", "vendor", "day", "hour", "blocking_category", "interception")
 RANGE = ("since", "until")
 MAX_FILTER_VALUES = 50
 

@@ -7,25 +7,33 @@ one transaction; a function returns only after its commit.
 
 from __future__ import annotations
 
+import json
+import operator
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from access_probe.collector.aggregate import AggregateQuery, AggregateRow
 from access_probe.collector.settings import normalise_db_url
+from access_probe.collector.store import partitions
+from access_probe.collector.store.partitions import next_month
 from access_probe.collector.store.records import IngestCounts, StoredResult, TokenRecord
 from access_probe.collector.store.tables import (
     DERIVED,
+    DIMENSIONS,
+    HOUR_DIMENSIONS,
+    RESULT_COLUMNS,
     ROLLUPS,
-    result_counts,
-    result_counts_daily,
+    counts_day,
+    counts_month,
+    hours_day,
+    hours_month,
     results,
     tokens,
 )
@@ -98,57 +106,147 @@ def revoke_token(engine: Engine, *, token_id: str, now: datetime) -> bool:
 # --- results ----------------------------------------------------------------------------
 
 def ingest(engine: Engine, *, batch: Sequence[StoredResult]) -> IngestCounts:
-    """Store the results whose ids are new and count them into the rollup, in one transaction.
+    """Store the results whose ids are new and count them into the rollups, in one transaction
+    that has committed when this returns.
 
-    Rows are written in id order and rollup keys in key order, so concurrent batches take
-    their locks in the same order; a deadlock the server still reports is retried.
+    Set-based: on PostgreSQL the whole batch is one prepared statement over arrays (unnest),
+    whose data-modifying CTEs claim the new ids in `result_ids`, insert those rows into
+    `results` and upsert each rollup once with the batch's counts; on SQLite one statement
+    claims the ids and executemany inserts the rows and the rollup counts. Rows are written in
+    id order and rollup keys in key order, so concurrent batches take their locks in the same
+    order; a deadlock the server still reports is retried.
     """
     unique: dict[uuid.UUID, StoredResult] = {}
     for result in batch:
         unique.setdefault(result.id, result)
-    ordered = sorted(unique.values(), key=lambda r: r.id)
+    ordered = sorted(unique.values(), key=_by_id)
+    if not ordered:
+        return IngestCounts(accepted=0, duplicates=len(batch))
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        partitions.ensure(engine, months={r.day.replace(day=1) for r in ordered})
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            with engine.begin() as conn:
-                new = _insert_new(conn, ordered)
-                _count(conn, [r for r in ordered if r.id in new])
-            return IngestCounts(accepted=len(new), duplicates=len(batch) - len(new))
+            new = _ingest_postgres(engine, ordered) if postgres else _ingest_sqlite(engine, ordered)
+            return IngestCounts(accepted=new, duplicates=len(batch) - new)
         except sa.exc.OperationalError as exc:
             if attempt == _ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
                 raise
+        except sa.exc.IntegrityError as exc:
+            # 23514: no partition for a month (dropped by the retention since it was cached)
+            if attempt == _ATTEMPTS or getattr(exc.orig, "sqlstate", None) != "23514":
+                raise
+            partitions.forget(engine)
+            partitions.ensure(engine, months={r.day.replace(day=1) for r in ordered})
     raise AssertionError("unreachable")
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+def _by_id(r: StoredResult) -> uuid.UUID:
+    return r.id
 
 
-def _insert_new(conn: Connection, ordered: Sequence[StoredResult]) -> set[uuid.UUID]:
-    if not ordered:
-        return set()
-    stmt = _insert(conn, results).on_conflict_do_nothing(index_elements=["id"])
-    rows = conn.execute(stmt.returning(results.c.id), [asdict(r) for r in ordered])
-    return {row.id for row in rows}
+_row = operator.attrgetter(*RESULT_COLUMNS)
 
 
-def _count(conn: Connection, new: Sequence[StoredResult]) -> None:
-    if not new:
-        return
-    derived = {r.org: {d: getattr(r, d) or "" for d in DERIVED} for r in new}
-    for table, keys in ROLLUPS:
-        counts = Counter(tuple(_key_value(r, k) for k in keys) for r in new)
-        org_at = keys.index("org")
-        params = [dict(zip(keys, key, strict=True)) | derived[key[org_at]] | {"count": n}
-                  for key, n in sorted(counts.items())]
-        stmt = _insert(conn, table)
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                          set_={"count": table.c.count + stmt.excluded.count})
-        conn.execute(stmt, params)
+def _pg_ingest_sql() -> str:
+    types = {"id": "uuid", "measured_at": "timestamptz", "submitted_at": "timestamptz",
+             "day": "date", "hour": "int2"}
+    arrays = ", ".join(f"%s::{types.get(c, 'text')}[]" for c in RESULT_COLUMNS)
+    cols = ", ".join(RESULT_COLUMNS)
+    values = ", ".join(f"i.{c}::json" if c in ("timings", "evidence") else f"i.{c}"
+                       for c in RESULT_COLUMNS)
+    keyed = ", ".join([
+        "day", "date_trunc('month', day)::date AS month", "hour", "org",
+        *(f"coalesce({c}, '') AS {c}" for c in DIMENSIONS if c != "interception"),
+        "CASE WHEN interception_issuer IS NULL THEN 'no' ELSE 'yes' END AS interception",
+        *(f"coalesce({c}, '') AS {c}" for c in DERIVED)])
+    upserts = []
+    for n, (table, keys) in enumerate(ROLLUPS):
+        k = ", ".join(keys)
+        upserts.append(
+            f"u{n} AS (INSERT INTO {table.name} ({k}, {', '.join(DERIVED)}, count) "
+            f"SELECT {k}, {', '.join(f'max({d})' for d in DERIVED)}, count(*) FROM keyed "
+            f"GROUP BY {k} ORDER BY {k} ON CONFLICT ({k}) DO UPDATE "
+            f"SET count = {table.name}.count + excluded.count)")
+    return (f"WITH input AS (SELECT * FROM unnest({arrays}) AS t({cols})), "
+            "new AS (INSERT INTO result_ids (id, day) SELECT id, day FROM input "
+            "ON CONFLICT (id) DO NOTHING RETURNING id), "
+            f"ins AS (INSERT INTO results ({cols}) SELECT {values} FROM input i "
+            "JOIN new USING (id) RETURNING *), "
+            f"keyed AS (SELECT {keyed} FROM ins), "
+            + ", ".join(upserts) + " SELECT count(*) FROM new")
 
 
-def _key_value(r: StoredResult, key: str) -> Any:
-    value = getattr(r, key)
-    return value if key in ("day", "hour") else value or ""
+_PG_INGEST = _pg_ingest_sql()
+_JSON_COLUMNS = (RESULT_COLUMNS.index("timings"), RESULT_COLUMNS.index("evidence"))
+
+
+def _ingest_postgres(engine: Engine, ordered: Sequence[StoredResult]) -> int:
+    columns = [list(c) for c in zip(*map(_row, ordered), strict=True)]
+    for at in _JSON_COLUMNS:
+        columns[at] = [None if v is None else _dumps(v) for v in columns[at]]
+    # psycopg prepares the statement server-side after a few runs on a connection, so the
+    # fixed 24-parameter text is parsed and planned once, not per batch.
+    with engine.begin() as conn:
+        return int(conn.exec_driver_sql(_PG_INGEST, tuple(columns)).scalar_one())
+
+
+def _ingest_sqlite(engine: Engine, ordered: Sequence[StoredResult]) -> int:
+    bind = _sqlite_binds(engine)
+    by_hex = {r.id.hex: r for r in ordered}
+    claim = json.dumps([[h, r.day.isoformat()] for h, r in by_hex.items()])
+    with engine.begin() as conn:
+        # the first statement writes, so this transaction holds the write lock from here on
+        claimed = conn.exec_driver_sql(_SQLITE_CLAIM, (claim,)).all()
+        new = [by_hex[h] for (h,) in sorted(claimed)]
+        if new:
+            conn.exec_driver_sql(_SQLITE_INSERT, [
+                tuple(p(v) if p else v for p, v in zip(bind, _row(r), strict=True))
+                for r in new])
+            for table, keys in ROLLUPS:
+                conn.exec_driver_sql(_sqlite_upsert(table, keys), _rollup_rows(new, keys))
+    return len(new)
+
+
+_SQLITE_CLAIM = ("INSERT INTO result_ids (id, day) SELECT value ->> 0, value ->> 1 "
+                 "FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id")
+_SQLITE_INSERT = (f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(RESULT_COLUMNS))})")
+
+
+def _sqlite_binds(engine: Engine) -> list[Any]:
+    dialect = engine.dialect
+    return [results.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+            for c in RESULT_COLUMNS]
+
+
+def _sqlite_upsert(table: sa.Table, keys: Sequence[str]) -> str:
+    cols = [*keys, *DERIVED, "count"]
+    return (f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET count = count + excluded.count")
+
+
+def rollup_key(r: StoredResult, key: str) -> Any:
+    """A result's value for a rollup key ('' for absent)."""
+    if key == "month":
+        return r.day.replace(day=1)
+    if key in ("day", "hour"):
+        return getattr(r, key)
+    if key == "interception":
+        return "no" if r.interception_issuer is None else "yes"
+    return getattr(r, key) or ""
+
+
+def _rollup_rows(new: Sequence[StoredResult], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    counts = Counter(tuple(rollup_key(r, k) for k in keys) for r in new)
+    org_at = keys.index("org")
+    derived = {r.org: tuple(getattr(r, d) or "" for d in DERIVED) for r in new}
+    return [tuple(v.isoformat() if isinstance(v, date) else v for v in key)
+            + derived[key[org_at]] + (n,) for key, n in sorted(counts.items())]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def count_results(engine: Engine) -> int:
@@ -157,7 +255,7 @@ def count_results(engine: Engine) -> int:
 
 
 def rollup_totals(engine: Engine) -> tuple[int, ...]:
-    """The results counted in each rollup (hourly, daily): both equal count_results."""
+    """The results counted in each rollup: each equals count_results."""
     with engine.connect() as conn:
         return tuple(int(conn.execute(sa.select(sa.func.sum(t.c.count))).scalar_one() or 0)
                      for t, _keys in ROLLUPS)
@@ -167,50 +265,125 @@ def rollup_totals(engine: Engine) -> tuple[int, ...]:
 
 def aggregate(engine: Engine, *, query: AggregateQuery,
               source: Source = "rollup") -> list[AggregateRow]:
-    """Counts grouped by the query's keys. `source="results"` runs the same question over the
-    raw table (the baseline the benchmark compares the rollup with)."""
-    table = _rollup_for(query) if source == "rollup" else results
-    keys = [_column(table, k).label(k) for k in query.group_by]
-    count = sa.func.sum(table.c.count) if table is not results else sa.func.count()
-    stmt = (sa.select(*keys, count.label("n"), sa.func.count(sa.distinct(table.c.org)))
-            .where(*_where(table, query)))
+    """Counts grouped by the query's keys, with the distinct organisations behind each.
+    `source="results"` runs the same question over the raw table (the baseline the benchmark
+    compares the rollups with, and the answer for hour questions the hour rollups cannot give).
+
+    The rows are read from the smallest rollup that holds every key the query names: the
+    monthly table for whole months inside the period (or everything, without a period), the
+    daily table for the days at its edges or when the query names the day. Distinct
+    organisations are counted in two hash aggregations (by key and organisation, then by key)
+    rather than with COUNT(DISTINCT), which sorts."""
+    keys = query.group_by
+    parts = _sources(query) if source == "rollup" else [(results, None, None)]
+    selects = []
+    for table, since, until in parts:
+        cols = [_column(table, k).label(k) for k in keys]
+        count = sa.func.count() if table is results else sa.func.sum(table.c.count)
+        selects.append(sa.select(*cols, table.c.org.label("by_org"), count.label("n"))
+                       .where(*_where(table, query, since=since, until=until))
+                       .group_by(*cols, table.c.org))
+    union = (selects[0] if len(selects) == 1 else sa.union_all(*selects)).subquery("parts")
+    by_org = (sa.select(*(union.c[k] for k in keys), union.c.by_org,
+                        sa.func.sum(union.c.n).label("n"))
+              .group_by(*(union.c[k] for k in keys), union.c.by_org)).subquery("by_org")
+    key_cols = [by_org.c[k] for k in keys]
+    stmt = sa.select(*key_cols, sa.func.sum(by_org.c.n).label("n"),
+                     sa.func.count().label("orgs"))
     if keys:
-        stmt = stmt.group_by(*keys).order_by(sa.desc("n"), *keys)
+        stmt = stmt.group_by(*key_cols).order_by(sa.desc("n"), *key_cols)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    return [AggregateRow(keys=tuple(v if v != "" else None for v in row[:-2]),
+    return [AggregateRow(keys=tuple(_value(k, v) for k, v in zip(keys, row[:-2], strict=True)),
                          count=int(row[-2]), orgs=int(row[-1]))
             for row in rows if row[-2]]
 
 
-def _rollup_for(query: AggregateQuery) -> sa.Table:
-    by_hour = "hour" in query.group_by or any(k == "hour" for k, _ in query.filters)
-    return result_counts if by_hour else result_counts_daily
+def _value(key: str, value: Any) -> Any:
+    if value == "":
+        return None
+    if key == "day" and isinstance(value, str):  # a union's date comes back as text on SQLite
+        return date.fromisoformat(value)
+    return value
+
+
+_HOURS_COVER = {"hour", "day", "org", *HOUR_DIMENSIONS, *DERIVED}
+
+
+def _sources(query: AggregateQuery) -> list[tuple[sa.Table, date | None, date | None]]:
+    """(table, since, until) parts whose union answers the query exactly."""
+    named = set(query.group_by) | {k for k, _ in query.filters}
+    if "hour" in named:
+        if not named <= _HOURS_COVER:
+            return [(results, query.since, query.until)]
+        daily, monthly = hours_day, hours_month
+    else:
+        daily, monthly = counts_day, counts_month
+    if "day" in named:
+        return [(daily, query.since, query.until)]
+    return _split(daily, monthly, query.since, query.until)
+
+
+def _split(daily: sa.Table, monthly: sa.Table, since: date | None, until: date | None
+           ) -> list[tuple[sa.Table, date | None, date | None]]:
+    """Whole months from the monthly table, the partial months at either end from the daily."""
+    first = since if since is None or since.day == 1 else next_month(since.replace(day=1))
+    end = None  # the first day after the last whole month; None: open-ended
+    if until is not None:
+        after = next_month(until.replace(day=1))
+        end = after if until == after - timedelta(days=1) else until.replace(day=1)
+    if first is not None and end is not None and first >= end:
+        return [(daily, since, until)]
+    parts: list[tuple[sa.Table, date | None, date | None]] = [
+        (monthly, first, None if end is None else end - timedelta(days=1))]
+    if since is not None and first is not None and since < first:
+        parts.append((daily, since, first - timedelta(days=1)))
+    if until is not None and end is not None and end <= until:
+        parts.append((daily, end, until))
+    return parts
 
 
 def raw_results(engine: Engine, *, query: AggregateQuery,
                 batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Stored results matching the query's filters, streamed in batches."""
-    stmt = (sa.select(*(results.c[c] for c in RAW_COLUMNS))
-            .where(*_where(results, query)).order_by(results.c.measured_at, results.c.id))
+    """Stored results matching the query's filters, streamed in batches (a server-side cursor
+    on PostgreSQL), in the order of the (measured_at, id) index so the first row comes at once.
+    The period bounds go on measured_at too, so PostgreSQL reads only those months'
+    partitions."""
+    stmt = sa.select(*(results.c[c] for c in RAW_COLUMNS)).where(*_where(results, query))
+    if query.since:
+        stmt = stmt.where(results.c.measured_at >= _midnight(query.since))
+    if query.until:
+        stmt = stmt.where(results.c.measured_at < _midnight(query.until + timedelta(days=1)))
+    stmt = stmt.order_by(results.c.measured_at, results.c.id)
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=batch).execute(stmt).mappings():
             yield dict(row)
 
 
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _column(table: sa.Table, key: str) -> sa.ColumnElement[Any]:
-    column = table.c[key]
-    if table is results and key not in ("day", "hour"):
-        return sa.func.coalesce(column, "")  # the rollup's '' for absent
-    return column
+    if table is results:
+        if key == "interception":
+            return sa.case((results.c.interception_issuer.is_(None), "no"), else_="yes")
+        if key in ("day", "hour"):
+            return results.c[key]
+        return sa.func.coalesce(results.c[key], "")  # the rollup's '' for absent
+    return table.c[key]
 
 
-def _where(table: sa.Table, query: AggregateQuery) -> list[sa.ColumnElement[bool]]:
+def _where(table: sa.Table, query: AggregateQuery, *, since: date | None = None,
+           until: date | None = None) -> list[sa.ColumnElement[bool]]:
     clauses: list[sa.ColumnElement[bool]] = [
         _column(table, key).in_([v if v is not None else "" for v in values])
         for key, values in query.filters]
-    if query.since:
-        clauses.append(table.c.day >= query.since)
-    if query.until:
-        clauses.append(table.c.day <= query.until)
+    since = since if table is not results else query.since
+    until = until if table is not results else query.until
+    period = table.c.month if "month" in table.c else table.c.day
+    if since:
+        clauses.append(period >= since)
+    if until:
+        clauses.append(period <= until)
     return clauses

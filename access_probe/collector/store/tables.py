@@ -1,10 +1,25 @@
 """Table definitions. A naming convention on the MetaData keeps constraint and index names
 identical on SQLite and PostgreSQL, so migrations can name them.
 
-`results` holds one row per result id. `result_counts` (hourly) and `result_counts_daily` are
-the rollups the aggregate reads, maintained in the same transaction as each insert; their key
-columns are never NULL (an absent value is stored as '') because NULLs would defeat the unique
-key that the upsert relies on.
+`results` holds one row per stored result. On PostgreSQL it is partitioned by month of
+`measured_at` (declarative RANGE partitioning, partitions `results_pYYYYMM` made on demand by
+the ingest and dropped whole by the retention), so it has no primary key of its own:
+`result_ids` is the one unique index over all partitions that makes ingest idempotent (a result
+id is stored once however often it is submitted, and counted once in the rollups).
+
+The rollups the aggregate reads are maintained in the same transaction as each insert, one
+set-based upsert per rollup per batch. Their key columns are never NULL (an absent value is
+stored as '') because NULLs would defeat the unique key that the upsert relies on. Two families,
+each at two grains:
+
+- `counts_day` / `counts_month`: every aggregate key except the hour, by day and by month. The
+  monthly table answers whole months (and questions with no period at all) from a table some
+  30x smaller than the daily one; the aggregate adds the daily rows for the partial months at
+  the edges of a period.
+- `hours_day` / `hours_month`: the hour of day by organisation, network and status only, so
+  questions by hour stay small too.
+
+council_type, nation and region are functions of the organisation: carried, not keyed.
 """
 
 from __future__ import annotations
@@ -36,9 +51,14 @@ tokens = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+RESULT_COLUMNS = ("id", "org", "council_type", "nation", "region", "network", "service",
+                  "category", "target", "url", "status", "layer", "method", "vendor",
+                  "blocking_category", "interception_issuer", "control_status", "timings",
+                  "evidence", "agent", "measured_at", "day", "hour", "submitted_at")
+
 results = sa.Table(
     "results", metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("id", sa.Uuid, nullable=False),
     sa.Column("org", Code, nullable=False),
     sa.Column("council_type", Label),
     sa.Column("nation", sa.String(32)),
@@ -59,20 +79,30 @@ results = sa.Table(
     sa.Column("evidence", sa.JSON),
     sa.Column("agent", Label),
     sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("day", sa.Date, nullable=False),
     sa.Column("hour", sa.SmallInteger, nullable=False),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    # the raw export's ORDER BY, and the partition key first: the export streams from it
+    sa.Index("ix_results_measured_at", "measured_at", "id"),
+    postgresql_partition_by="RANGE (measured_at)",
 )
 
-ROLLUP_KEYS = ("day", "hour", "org", "network", "service", "category", "status", "layer",
-               "method", "vendor")
-DAILY_KEYS = tuple(k for k in ROLLUP_KEYS if k != "hour")
+result_ids = sa.Table(
+    "result_ids", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),  # for the retention, which forgets old ids too
+)
+
+DIMENSIONS = ("network", "service", "category", "status", "layer", "method", "vendor",
+              "blocking_category", "interception")
+HOUR_DIMENSIONS = ("network", "status")
 DERIVED = ("council_type", "nation", "region")  # functions of org: carried, not keyed
 
 
 def _rollup(name: str, keys: tuple[str, ...]) -> sa.Table:
-    types: dict[str, sa.types.TypeEngine[Any]] = {"day": sa.Date(), "hour": sa.SmallInteger(),
-                                                  "org": Code}
+    types: dict[str, sa.types.TypeEngine[Any]] = {
+        "day": sa.Date(), "month": sa.Date(), "hour": sa.SmallInteger(), "org": Code,
+        "blocking_category": sa.String(128), "interception": sa.String(3)}
     return sa.Table(
         name, metadata,
         *(sa.Column(key, types.get(key, Label), primary_key=True) for key in keys),
@@ -81,11 +111,23 @@ def _rollup(name: str, keys: tuple[str, ...]) -> sa.Table:
     )
 
 
-# Hourly counts answer questions by hour of day; daily counts answer the rest and are the
-# smaller table (an agent runs every hour, so a day folds about 24 cycles into one row).
-result_counts = _rollup("result_counts", ROLLUP_KEYS)
-result_counts_daily = _rollup("result_counts_daily", DAILY_KEYS)
-ROLLUPS = ((result_counts, ROLLUP_KEYS), (result_counts_daily, DAILY_KEYS))
+DAY_KEYS = ("day", "org", *DIMENSIONS)
+MONTH_KEYS = ("month", "org", *DIMENSIONS)
+HOUR_DAY_KEYS = ("day", "hour", "org", *HOUR_DIMENSIONS)
+HOUR_MONTH_KEYS = ("month", "hour", "org", *HOUR_DIMENSIONS)
+
+counts_day = _rollup("counts_day", DAY_KEYS)
+counts_month = _rollup("counts_month", MONTH_KEYS)
+hours_day = _rollup("hours_day", HOUR_DAY_KEYS)
+hours_month = _rollup("hours_month", HOUR_MONTH_KEYS)
+ROLLUPS = ((counts_day, DAY_KEYS), (counts_month, MONTH_KEYS), (hours_day, HOUR_DAY_KEYS),
+           (hours_month, HOUR_MONTH_KEYS))
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """For schema comparisons: the monthly partitions of `results` are made at run time and
+    are not in this metadata (they are `results` itself)."""
+    return not (type_ == "table" and name is not None and name.startswith("results_p"))
 
 # --- state shared by every collector process (safety) --------------------------------------
 # Rate-limit buckets and control answers live in the database, so N processes or machines on

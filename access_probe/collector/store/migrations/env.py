@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from access_probe.collector.store.tables import metadata
+from access_probe.collector.store.tables import include_name, metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata,
+context.configure(connection=connection, target_metadata=metadata, include_name=include_name,
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
     context.run_migrations()
