@@ -358,7 +358,7 @@ def _result(target: Target, m: Measurement | None, control: Control | None,
         blocking=verdict.blocking,
         interception=verdict.interception,
         timings_ms=timings_ms(m) if m is not None else {},
-        control={"status": control.status} if control is not None and control.usable else None,
+        control={"status": str(control.status)} if control is not None and control.usable else None,
         evidence=_evidence(verdict, use),
         measured_at=m.started_at if m is not None else utc_now(),
     )

@@ -109,7 +109,7 @@ def _status_verdict(f: Facts, last: HTTPObservation) -> Verdict:
     how it compares with what the control fetched."""
     ctl, ev, known = f.ctl, f.evidence, f.known
     status = last.status or 0
-    proxied = ev.route == str(Route.PROXY)
+    proxied = ev.route is Route.PROXY
     facts = f.pages.hop(-1)
     chttp = ctl.http if ctl is not None else None
     ctl_status = chttp.status if chttp is not None else None
