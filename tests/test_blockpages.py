@@ -513,3 +513,25 @@ def test_real_proxy_probe_observation_matches(name: str, vendor: str, kind: Page
     assert tunnel is None and obs.status is not None
     first = match_page(obs)[0]
     assert (first.vendor, first.kind) == (vendor, kind)
+
+
+def test_fingerprints_are_built_once_however_many_threads_ask() -> None:
+    """A check builds them on its prepare thread while the first responses are matched on the
+    probe threads: one build, the others wait for it (it used to be one build each)."""
+    import threading
+
+    blockpages.release()
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        start.wait()
+        blockpages.load()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    info = blockpages.fingerprints.cache_info()  # type: ignore[attr-defined]
+    assert (info.misses, info.currsize) == (1, 1)
+    assert blockpages._families.cache_info().misses == 1  # type: ignore[attr-defined]

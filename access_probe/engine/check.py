@@ -317,7 +317,7 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
     if obs.status is None:
         return PageFacts()
     matches = blockpages.match_page(obs)
-    suspicious = not matches and blockpages.looks_like_block_page(obs)
+    suspicious = not matches and blockpages.looks_like_block_page(obs, matches=matches)
     url = obs.url if isinstance(obs, HTTPObservation) else f"https://{obs.target}"
     return PageFacts(matches=matches, suspicious=suspicious,
                      upstream_failure=blockpages.upstream_failure(obs),
