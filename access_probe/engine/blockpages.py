@@ -114,7 +114,10 @@ class Fingerprint:
     ignore_case: bool
     confidence: Confidence
     source: Source
-    compiled: re.Pattern[str] = field(repr=False)
+    # Compiled at load when the pattern is a true regular expression (that validates it);
+    # plain text, and regexes of escaped characters only, compile on first use (`compiled`):
+    # the matcher finds those by substring, so most never need it.
+    compiled_now: re.Pattern[str] | None = field(default=None, repr=False)
     also: re.Pattern[str] | None = field(default=None, repr=False)
     statuses: frozenset[int] = frozenset()
     category: re.Pattern[str] | None = field(default=None, repr=False)
@@ -122,6 +125,13 @@ class Fingerprint:
     ref: str | None = None
     note: str = ""
     order: int = 0
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self.compiled_now is not None:
+            return self.compiled_now
+        return re.compile(_as_regex(self.pattern, self.regex),
+                          re.IGNORECASE if self.ignore_case else 0)
 
     def match(self, *, category: str | None) -> Match:
         return Match(id=self.id, vendor=self.vendor, kind=self.kind, category=category,
@@ -245,7 +255,8 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
         where=where, pattern=pattern, regex=regex, ignore_case=ignore_case,
         confidence=_enum(doc, path, e, "confidence", Confidence),
         source=_enum(doc, path, e, "source", Source),
-        compiled=_compile(doc, join(path, "pattern"), _as_regex(pattern, regex), ignore_case),
+        compiled_now=None if _plain(pattern, regex) else _compile(
+            doc, join(path, "pattern"), pattern, ignore_case),
         also=_also(doc, path, e, ignore_case),
         statuses=_statuses(doc, path, e),
         category=_category(doc, path, e),
@@ -397,13 +408,17 @@ _ESCAPED = re.compile(r"\\([^A-Za-z0-9])")
 _META = frozenset(".^$*+?{}[]|()\\")
 
 
+def _plain(pattern: str, regex: bool) -> bool:
+    """Plain text, or a regex of literal and escaped punctuation characters only (always a
+    valid expression, without groups)."""
+    return not regex or not any(c in _META for c in _ESCAPED.sub("", pattern))
+
+
 def _literal(fp: Fingerprint, lower: bool) -> str | None:
     """The plain text a pattern stands for: itself, or a regex of escaped characters only."""
-    text = fp.pattern
-    if fp.regex:
-        if any(c in _META for c in _ESCAPED.sub("", text)):
-            return None
-        text = _ESCAPED.sub(r"\1", text)
+    if not _plain(fp.pattern, fp.regex):
+        return None
+    text = _ESCAPED.sub(r"\1", fp.pattern) if fp.regex else fp.pattern
     return text.lower() if lower else text
 
 
