@@ -56,6 +56,17 @@ class Engine(StrEnum):
     UDP = "udp"  # a direct query with dnspython to a nameserver
 
 
+class NotFollowed(StrEnum):
+    """Why the measurement did not follow a redirect it was given."""
+
+    PRIVATE_ADDRESS = "to-private-address"  # a public site sending to a private address literal
+    NOT_HTTP = "not-http"  # the Location is not an http(s) URL with a host
+    LOOP = "loop"  # the Location was already fetched in this chain
+    TOO_MANY = "too-many"  # the chain reached Limits.max_redirects
+    OUT_OF_TIME = "out-of-time"  # the measurement's budget ran out
+    REFUSED = "refused"  # the address guard declined the next host (collector side)
+
+
 class Route(StrEnum):
     """How traffic to a URL left this machine."""
 
@@ -81,6 +92,7 @@ class DNSObservation:
     rcode: str | None = None  # "NOERROR", "NXDOMAIN", ... for UDP queries
     addresses: tuple[str, ...] = ()
     cnames: tuple[str, ...] = ()
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +103,7 @@ class TCPObservation:
     t: float
     failure: Failure | None = None
     via_proxy: bool = False  # the connection was to the proxy, not to the site
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +121,7 @@ class ProxyObservation:
     body_length: int | None = None
     body_sha256: str | None = None
     body: bytes = field(default=b"", metadata=LOCAL_ONLY, repr=False)
+    hop: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +137,7 @@ class TLSObservation:
     version: str | None = None
     cert_sha256: str | None = None
     address: str | None = field(default=None, metadata=LOCAL_ONLY)
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +156,8 @@ class HTTPObservation:
     body_length: int | None = None  # bytes read (capped)
     body_sha256: str | None = None
     body: bytes = field(default=b"", metadata=LOCAL_ONLY, repr=False)
+    hop: int = 0  # its place in the redirect chain (0: the URL itself)
+    not_followed: NotFollowed | None = None  # a redirect (status 3xx + location) not taken
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from access_probe.model import (
     Failure,
     HTTPObservation,
     Measurement,
+    NotFollowed,
     ProxyObservation,
     Route,
     TCPObservation,
@@ -427,11 +428,11 @@ def test_redirect_to_a_blocked_host_is_judged_there() -> None:
                                location="https://x.example.net/", title="",
                                headers={"location": "https://x.example.net/"})
     after = DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x.example.net",
-                           t0=0.11, t=0.12, failure=Failure.DNS_NXDOMAIN)
+                           t0=0.11, t=0.12, failure=Failure.DNS_NXDOMAIN, hop=1)
     m = meas(dns_obs=[dns(), after], tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_NXDOMAIN)
     reset_there = TCPObservation(address=PUBLIC, port=443, t0=0.12, t=0.13,
-                                 failure=Failure.CONNECTION_RESET)
+                                 failure=Failure.CONNECTION_RESET, hop=1)
     m2 = meas(dns_obs=[dns()], tcp_obs=[tcp(), reset_there], tls_obs=[tls()],
               http_obs=[redirect])
     expect(verdict(m2, CTL_OK), Status.BLOCKED, Layer.TCP, Method.TCP_RESET)
@@ -451,3 +452,33 @@ def test_redirect_into_the_network_is_a_block_page() -> None:
     public = replace(redirect, location="http://203.0.113.9/moved")
     expect(verdict(meas(scheme="http", tcp_obs=[tcp()], http_obs=[public]), CTL_OK),
            Status.INCONCLUSIVE)
+
+
+def test_a_broken_chain_is_judged_by_the_hop_of_each_step() -> None:
+    """The next host's lookup was shared with an endpoint measured earlier in the check, so
+    its times start at this measurement's zero, before the redirect: its hop still places it
+    after the redirect (matching on times lost it and said "can't tell")."""
+    redirect = HTTPObservation(url="https://www.example.com/", t0=0.05, t=0.1, status=301,
+                               location="https://x.example.net/", title="")
+    shared = DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x.example.net",
+                            t0=0.0, t=0.02, failure=Failure.DNS_NXDOMAIN, hop=1)
+    m = meas(dns_obs=[dns(), shared], tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
+    expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_NXDOMAIN)
+    # A step of the redirect's own hop, however late, is not the next host's.
+    late = replace(tcp(Failure.CONNECTION_RESET), t0=0.2, t=0.3)
+    stopped = meas(tcp_obs=[tcp(), late], tls_obs=[tls()], http_obs=[redirect])
+    assert verdict(stopped, CTL_OK).blocking is None
+
+
+def test_why_a_redirect_was_not_followed_words_the_verdict() -> None:
+    mail = HTTPObservation(url="https://www.example.com/", t0=0.05, t=0.1, status=302,
+                           location="mailto:someone@example.com",
+                           not_followed=NotFollowed.NOT_HTTP)
+    v = verdict(meas(**{**OK, "http_obs": [mail]}), CTL_OK)
+    expect(v, Status.INCONCLUSIVE)
+    assert "not a web address" in v.evidence.reason
+    loop = replace(mail, location="https://www.example.com/", not_followed=NotFollowed.LOOP,
+                   failure=Failure.TOO_MANY_REDIRECTS)
+    v = verdict(meas(**{**OK, "http_obs": [loop]}), CTL_OK)
+    expect(v, Status.INCONCLUSIVE)
+    assert "loop" in v.evidence.reason and v.evidence.http is Failure.TOO_MANY_REDIRECTS

@@ -40,7 +40,7 @@ from access_probe.agent.spool import Spool, SpoolLimits, default_data_dir
 from access_probe.agent.submit import REFUSED, FlushReport, Submitter, flush
 from access_probe.report.explain import ServiceCounts, service_counts
 from access_probe.report.history import History
-from access_probe.schema import CheckDocument, Evidence, Result, Status, utc_now
+from access_probe.schema import CheckDocument, Result, Status, utc_now
 
 if TYPE_CHECKING:
     from access_probe.config import Config
@@ -200,10 +200,12 @@ def collapse_offline(doc: CheckDocument,
         return doc, "online"
     if previous == "offline":
         return None, "offline"
+    from access_probe.verdict import decide
+
+    offline = decide(None, control=None, known_site=False, online=False)
     marker = Result(
-        target=CONNECTIVITY_TARGET, url=CONNECTIVITY_URL, service=None, status=Status.OFFLINE,
-        measured_at=doc.started_at,
-        evidence=Evidence(reason="This machine had no working network connection."),
+        target=CONNECTIVITY_TARGET, url=CONNECTIVITY_URL, service=None, status=offline.status,
+        measured_at=doc.started_at, evidence=offline.evidence,
     )
     return replace(doc, results=(marker,)), "offline"
 

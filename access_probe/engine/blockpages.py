@@ -24,10 +24,11 @@ from __future__ import annotations
 import html
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import _lru_cache_wrapper, cache
 from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlsplit
@@ -113,10 +114,10 @@ class Fingerprint:
     ignore_case: bool
     confidence: Confidence
     source: Source
-    # A pattern that stands for plain text is matched as text (`literal`) and never compiled:
-    # 600 of the packaged patterns are such, and compiling them cost a check half a second.
-    literal: str | None = field(default=None, repr=False)
-    compiled: re.Pattern[str] | None = field(default=None, repr=False)
+    # Compiled at load when the pattern is a true regular expression (that validates it);
+    # plain text, and regexes of escaped characters only, compile on first use (`compiled`):
+    # the matcher finds those by substring, so most never need it.
+    compiled_now: re.Pattern[str] | None = field(default=None, repr=False)
     also: re.Pattern[str] | None = field(default=None, repr=False)
     statuses: frozenset[int] = frozenset()
     category: re.Pattern[str] | None = field(default=None, repr=False)
@@ -124,6 +125,13 @@ class Fingerprint:
     ref: str | None = None
     note: str = ""
     order: int = 0
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self.compiled_now is not None:
+            return self.compiled_now
+        return re.compile(_as_regex(self.pattern, self.regex),
+                          re.IGNORECASE if self.ignore_case else 0)
 
     def match(self, *, category: str | None) -> Match:
         return Match(id=self.id, vendor=self.vendor, kind=self.kind, category=category,
@@ -164,7 +172,27 @@ def _data_files() -> list[tuple[str, str]]:
     return [(f"{_DATA_DIR}/{n}", folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
 
 
-@cache
+_T = TypeVar("_T")
+_BUILD = threading.RLock()  # one thread builds the fingerprints; the others wait for them
+
+
+def _built_once(build: Callable[[], _T]) -> _lru_cache_wrapper[_T]:
+    """`functools.cache`, made single-flight: a check builds the fingerprints on its
+    `prepare` thread while the first responses arrive on the probe threads; without the lock
+    each of them built its own copy (the same CPU twice or more)."""
+    cached = cache(build)
+
+    def once() -> _T:
+        with _BUILD:
+            return cached()
+
+    once.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    once.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    once.__doc__ = build.__doc__
+    return once  # type: ignore[return-value]
+
+
+@_built_once
 def fingerprints() -> tuple[Fingerprint, ...]:
     """Every page fingerprint, validated, in file order (blockpages.yaml first)."""
     found: tuple[Fingerprint, ...] = ()
@@ -220,7 +248,6 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
     regex = _flag(doc, path, e, "regex")
     ignore_case = _flag(doc, path, e, "ignore_case")
     pattern = _text(doc, path, e, "pattern")
-    literal = _literal(pattern, regex)
     return Fingerprint(
         id=_matching(doc, path, e, "id", _ID),
         vendor=_vendor(doc, path, e),
@@ -228,9 +255,8 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
         where=where, pattern=pattern, regex=regex, ignore_case=ignore_case,
         confidence=_enum(doc, path, e, "confidence", Confidence),
         source=_enum(doc, path, e, "source", Source),
-        literal=literal,
-        compiled=(None if literal is not None
-                  else _compile(doc, join(path, "pattern"), pattern, ignore_case)),
+        compiled_now=None if _plain(pattern, regex) else _compile(
+            doc, join(path, "pattern"), pattern, ignore_case),
         also=_also(doc, path, e, ignore_case),
         statuses=_statuses(doc, path, e),
         category=_category(doc, path, e),
@@ -339,6 +365,10 @@ def _category_from(doc: YAMLDocument, path: str, e: Mapping[str, object], where:
     return where if where in ("body", "title", "location") else "body"
 
 
+def _as_regex(pattern: str, regex: bool) -> str:
+    return pattern if regex else re.escape(pattern)
+
+
 def _compile(doc: YAMLDocument, key: str, pattern: str, ignore_case: bool) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
@@ -353,7 +383,7 @@ def _error(doc: YAMLDocument, path: str, problem: str) -> FingerprintError:
     return FingerprintError(problem, file=doc.file, line=doc.key_line(path), key=path or None)
 
 
-@cache
+@_built_once
 def _families() -> tuple[_Family, ...]:
     groups: dict[tuple[str, bool], list[Fingerprint]] = {}
     for fp in fingerprints():
@@ -362,7 +392,7 @@ def _families() -> tuple[_Family, ...]:
 
 
 def _family(where: str, lower: bool, fps: tuple[Fingerprint, ...]) -> _Family:
-    members = tuple(_Member(fp=fp, literal=_folded(fp.literal, lower)) for fp in fps)
+    members = tuple(_Member(fp=fp, literal=_literal(fp, lower)) for fp in fps)
     literals = [m.literal for m in members if m.literal is not None]
     # Plain patterns go into one trie-shaped expression, which re walks in a single pass
     # (a flat alternation of hundreds of strings is twenty times slower); true regular
@@ -378,18 +408,18 @@ _ESCAPED = re.compile(r"\\([^A-Za-z0-9])")
 _META = frozenset(".^$*+?{}[]|()\\")
 
 
-def _literal(pattern: str, regex: bool) -> str | None:
-    """The plain text a pattern stands for: itself, or a regex of escaped characters only
-    (such a regex always compiles and has no groups, so it needs no checking)."""
-    if not regex:
-        return pattern
-    if any(c in _META for c in _ESCAPED.sub("", pattern)):
+def _plain(pattern: str, regex: bool) -> bool:
+    """Plain text, or a regex of literal and escaped punctuation characters only (always a
+    valid expression, without groups)."""
+    return not regex or not any(c in _META for c in _ESCAPED.sub("", pattern))
+
+
+def _literal(fp: Fingerprint, lower: bool) -> str | None:
+    """The plain text a pattern stands for: itself, or a regex of escaped characters only."""
+    if not _plain(fp.pattern, fp.regex):
         return None
-    return _ESCAPED.sub(r"\1", pattern)
-
-
-def _folded(text: str | None, lower: bool) -> str | None:
-    return text.lower() if text is not None and lower else text
+    text = _ESCAPED.sub(r"\1", fp.pattern) if fp.regex else fp.pattern
+    return text.lower() if lower else text
 
 
 def _trie(words: list[str]) -> str:
@@ -421,7 +451,7 @@ def _scoped(pattern: str, flags: str = "") -> str:
     return f"(?{flags}:{pattern})" if flags else f"(?:{pattern})"
 
 
-@cache
+@_built_once
 def used_headers() -> frozenset[str]:
     """Header names (lower-case) the fingerprints read; `headers` reads all of them."""
     return frozenset(fp.where.split(":", 1)[1] for fp in fingerprints()
@@ -469,9 +499,24 @@ class _Page:
             return location or headers.get("location", "")
         if where == "status":
             return "" if self._obs.status is None else str(self._obs.status)
+        if where == "text":  # what a person reads (not a fingerprint field)
+            return visible_text(self.view("body"))
         if where == "headers":
             return "\n".join(f"{k}: {v}" for k, v in headers.items())
         return headers.get(where.split(":", 1)[1], "")
+
+
+_LAST = threading.local()  # the last response examined on this thread, with its views
+
+
+def _page(obs: HTTPObservation | ProxyObservation) -> _Page:
+    """The views of `obs`, shared by the matcher and the page rules that a check runs over
+    the same response one after another (the body is decoded, lowered and stripped of tags
+    once, not once per rule)."""
+    last = getattr(_LAST, "page", None)
+    if last is None or last._obs is not obs:
+        last = _LAST.page = _Page(obs)
+    return last
 
 
 def decode_body(body: bytes, content_type: str | None) -> str:
@@ -498,7 +543,7 @@ def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
     benign; then matches that name a category; then file order. The first match is the
     matcher's answer; the rest are corroboration.
     """
-    page = _Page(obs)
+    page = _page(obs)
     hits: list[tuple[Fingerprint, str | None]] = []
     for family in _families():
         text = page.view(family.where, lower=family.lower)
@@ -508,11 +553,8 @@ def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
             fp = member.fp
             if fp.statuses and page.status not in fp.statuses:
                 continue
-            if member.literal is not None:
-                found = member.literal in text
-            else:
-                assert fp.compiled is not None  # a pattern is either plain text or compiled
-                found = fp.compiled.search(text) is not None
+            found = (member.literal in text if member.literal is not None
+                     else fp.compiled.search(text) is not None)
             if found and (fp.also is None or fp.also.search(text) is not None):
                 hits.append((fp, _category_of(fp, page)))
     hits.sort(key=_rank)
@@ -583,21 +625,23 @@ _POLICY_WORD = re.compile(
 _SHORT_TEXT = 2500  # characters of visible text; real block pages say little
 
 
-def looks_like_block_page(obs: HTTPObservation | ProxyObservation) -> bool:
+def looks_like_block_page(obs: HTTPObservation | ProxyObservation, *,
+                          matches: tuple[Match, ...] | None = None) -> bool:
     """Does this response read like a block page? For responses no fingerprint explains.
 
     True when the best fingerprint match is not benign; otherwise, with no match at all, when
     the title says "blocked"/"access denied", or when a short page both states a refusal and
     cites a policy, administrator or category. Long pages that mention "blocked" in passing
-    (news, forums) never qualify on body text.
+    (news, forums) never qualify on body text. `matches`: what `match_page` already said.
     """
-    matches = match_page(obs)
+    if matches is None:
+        matches = match_page(obs)
     if matches:
         return matches[0].kind is not PageKind.BENIGN
-    page = _Page(obs)
+    page = _page(obs)
     if _TITLE_WORDS.search(page.view("title")):
         return True
-    text = visible_text(page.view("body"))
+    text = page.view("text")
     return (len(text) <= _SHORT_TEXT and _BLOCK_PHRASE.search(text) is not None
             and _POLICY_WORD.search(text) is not None)
 
@@ -621,7 +665,7 @@ _DNS_REQUIRED = frozenset({"id", "kind", "answer", "confidence", "source"})
 _DNS_OPTIONAL = frozenset({"vendor", "ref", "note"})
 
 
-@cache
+@_built_once
 def _answers() -> tuple[_Answer, ...]:
     file = f"{_DATA_DIR}/{_DNS_FILE}"
     text = resources.files(_PACKAGE).joinpath(_DATA_DIR, _DNS_FILE).read_text(encoding="utf-8")
@@ -671,6 +715,7 @@ def release() -> None:
     rebuild in a fraction of a second."""
     for cached in (fingerprints, _families, used_headers, _answers):
         cached.cache_clear()
+    _LAST.__dict__.clear()  # this thread's last response and its views
 
 
 # ------------------------------------------------------------------------- general page rules
@@ -690,6 +735,7 @@ _UPSTREAM_PHRASE = re.compile(
     r"(?:dns|name)\s+(?:lookup|resolution)\s+(?:failed|failure|error)|"
     r"unable\s+to\s+determine\s+ip\s+address|read\s+timeout|"
     r"upstream\s+(?:proxy|server)\s+is\s+not\s+responding)\b", re.IGNORECASE)
+_SQUID_COMMENT = re.compile(r"<!--\s*" + _SQUID_NETWORK_ERROR.pattern + r"\s*-->")
 _PROXY_STATUSES = frozenset({502, 503, 504})
 
 
@@ -697,13 +743,12 @@ def upstream_failure(obs: HTTPObservation | ProxyObservation) -> bool:
     """Is this a proxy's or filter's own page saying it could not reach the site (Squid's
     ERR_CONNECT_FAIL/ERR_DNS_FAIL/ERR_READ_TIMEOUT, e2guardian's network-error page, any
     short 502/503/504 that says the connection failed)? Such a page is not the site."""
-    page = _Page(obs)
+    page = _page(obs)
     if _SQUID_NETWORK_ERROR.match(page.view("header:x-squid-error")):
         return True
-    body = page.view("body")
-    if re.search(r"<!--\s*" + _SQUID_NETWORK_ERROR.pattern + r"\s*-->", body):
+    if _SQUID_COMMENT.search(page.view("body")):
         return True
-    text = visible_text(body)
+    text = page.view("text")
     if len(text) > _SHORT_TEXT:
         return False
     said = _UPSTREAM_PHRASE.search(page.view("title")) or _UPSTREAM_PHRASE.search(text)
@@ -734,7 +779,7 @@ def offers_way_on(obs: HTTPObservation | ProxyObservation, url: str) -> bool:
     """Does the page offer a way on to the requested URL: a Continue / Proceed /
     I understand / Acknowledge link, button or form that leads to that URL or carries a
     bypass token? (A warn-and-continue page, whoever made it.)"""
-    body = _Page(obs).view("body")
+    body = _page(obs).view("body")
     if len(body) > _MAX_SCAN:
         body = body[:_MAX_SCAN]
     host = (urlsplit(url).hostname or "").lower()
@@ -778,7 +823,7 @@ def stated_category(obs: HTTPObservation | ProxyObservation) -> str | None:
     """The category a block or warn page prints ("Category: X", "categorised as X",
     "classified as X") or a redirect carries (cat=/category=), cleaned of anything about the
     user; None when it states none."""
-    page = _Page(obs)
+    page = _page(obs)
     found = _CATEGORY_PARAM.search(page.view("location"))
     if found is not None:
         return clean_category(found.group(1), from_url=True)

@@ -317,7 +317,7 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
     if obs.status is None:
         return PageFacts()
     matches = blockpages.match_page(obs)
-    suspicious = not matches and blockpages.looks_like_block_page(obs)
+    suspicious = not matches and blockpages.looks_like_block_page(obs, matches=matches)
     url = obs.url if isinstance(obs, HTTPObservation) else f"https://{obs.target}"
     return PageFacts(matches=matches, suspicious=suspicious,
                      upstream_failure=blockpages.upstream_failure(obs),
@@ -358,7 +358,7 @@ def _result(target: Target, m: Measurement | None, control: Control | None,
         blocking=verdict.blocking,
         interception=verdict.interception,
         timings_ms=timings_ms(m) if m is not None else {},
-        control={"status": control.status} if control is not None and control.usable else None,
+        control={"status": str(control.status)} if control is not None and control.usable else None,
         evidence=_evidence(verdict, use),
         measured_at=m.started_at if m is not None else utc_now(),
     )

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from access_probe.model import Control, ControlHTTP, ControlStatus, Failure
+from access_probe.schema import failure_named
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +66,17 @@ def control_from_json(doc: dict[str, Any]) -> Control:
         url=url,
         status=ControlStatus(known) if known else None,
         error=None if status else "no status in control answer",
-        dns_failure=_failure(part("dns").get("failure")),
+        dns_failure=failure_named(part("dns").get("failure")),
         dns_rcode=_str_or_none(part("dns").get("rcode")),
         dns_addresses=tuple(str(a) for a in part("dns").get("addresses") or ()),
-        tcp_failure=_failure(part("tcp").get("failure")),
-        tls_failure=_failure(part("tls").get("failure")),
+        tcp_failure=failure_named(part("tcp").get("failure")),
+        tls_failure=failure_named(part("tls").get("failure")),
         tls_issuer=_str_or_none(part("tls").get("issuer")),
         http=ControlHTTP(
             status=_int_or_none(http.get("status")),
             title=_str_or_none(http.get("title")),
             body_length=_int_or_none(http.get("body_length")),
-            failure=_failure(http.get("failure")),
+            failure=failure_named(http.get("failure")),
             server=_str_or_none(http.get("server")),
         )
         if http
@@ -84,19 +85,10 @@ def control_from_json(doc: dict[str, Any]) -> Control:
 
 
 _STATUSES = frozenset(s.value for s in ControlStatus)
-_FAILURES = frozenset(f.value for f in Failure)
 
 
 def _name(failure: Failure | None) -> str | None:
     return str(failure) if failure is not None else None
-
-
-def _failure(value: object) -> Failure | None:
-    """A failure name from the wire: known names as themselves, anything else that says
-    "failed" as UNKNOWN (it still failed), nothing as None."""
-    if not value:
-        return None
-    return Failure(value) if isinstance(value, str) and value in _FAILURES else Failure.UNKNOWN
 
 
 def _str_or_none(value: object) -> str | None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from access_probe.model import Control, Measurement, Trust
+from access_probe.model import (
+    Control,
+    DNSObservation,
+    Failure,
+    Measurement,
+    TCPObservation,
+    TLSObservation,
+    Trust,
+)
 from access_probe.schema import Evidence, Interception, Status
 from access_probe.verdict import dns, http, proxy, tcp, tls
 from access_probe.verdict.common import verdict
@@ -52,24 +60,21 @@ def _interception(m: Measurement) -> Interception | None:
 
 
 def _evidence(m: Measurement, pages: Pages) -> Evidence:
-    def first_failure(items: Sequence[object]) -> str | None:
-        for item in items:
-            failure = getattr(item, "failure", None)
-            if failure is not None:
-                return str(failure)
-        return None
+    def first_failure(items: Sequence[DNSObservation | TCPObservation | TLSObservation],
+                      ) -> Failure | None:
+        return next((item.failure for item in items if item.failure is not None), None)
 
     fingerprints = [x.id for x in pages.proxy.matches]
     for facts in pages.hops:
         fingerprints.extend(x.id for x in facts.matches)
     last = m.http[-1] if m.http else None
     return Evidence(
-        route=str(m.route),
+        route=m.route,
         pac=m.pac.split()[0].upper() if m.pac else None,
         dns=first_failure(m.dns[:1]),
         tcp=None if any(t.failure is None for t in m.tcp) else first_failure(m.tcp),
         tls=None if any(t.failure is None for t in m.tls) else first_failure(m.tls),
-        http=str(last.failure) if last is not None and last.failure else None,
+        http=last.failure if last is not None else None,
         http_status=last.status if last is not None else None,
         proxy_status=m.proxy_connect.status if m.proxy_connect else None,
         fingerprints=tuple(dict.fromkeys(fingerprints)),

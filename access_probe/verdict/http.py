@@ -10,7 +10,14 @@ from urllib.parse import urlsplit
 
 from access_probe.engine.addresses import is_bogon
 from access_probe.engine.blockpages import PageKind
-from access_probe.model import ControlHTTP, Failure, HTTPObservation, Measurement, Route
+from access_probe.model import (
+    ControlHTTP,
+    Failure,
+    HTTPObservation,
+    Measurement,
+    NotFollowed,
+    Route,
+)
 from access_probe.schema import Layer, Method, Status
 from access_probe.verdict import dns, tcp, tls
 from access_probe.verdict.common import (
@@ -44,6 +51,8 @@ def judge(f: Facts) -> Verdict | None:
             return found
     last = m.http[-1]
     if last.failure is not None:
+        if last.not_followed is NotFollowed.LOOP:
+            return verdict(ev, Status.INCONCLUSIVE, "The site redirects in a loop.")
         if last.failure is Failure.TOO_MANY_REDIRECTS:
             return verdict(ev, Status.INCONCLUSIVE, "The site redirected too many times.")
         method = Method.HTTP_TIMEOUT if last.failure in TIMEOUTS else Method.HTTP_RESET
@@ -85,21 +94,27 @@ def _into_private(m: Measurement, location: str) -> bool:
 
 def _broken_chain(f: Facts, last: HTTPObservation) -> Verdict:
     """The chain stopped at a redirect: the next host failed (twitter.com -> a blocked
-    x.com). Judge the steps taken after the redirect as a measurement of their own."""
+    x.com), or the measurement did not go there (`last.not_followed` says why). The steps
+    made for the next hop, which never answered, are judged as a measurement of their own."""
     m, ev = f.m, f.evidence
-    tail = replace(m, dns=tuple(d for d in m.dns if d.t0 >= last.t),
-                   tcp=tuple(t for t in m.tcp if t.t0 >= last.t),
-                   tls=tuple(t for t in m.tls if t.t0 >= last.t), http=(), proxy_connect=None)
+    nxt = last.hop + 1
+    tail = replace(m, dns=tuple(d for d in m.dns if d.hop == nxt),
+                   tcp=tuple(t for t in m.tcp if t.hop == nxt),
+                   tls=tuple(t for t in m.tls if t.hop == nxt), http=(), proxy_connect=None)
     there = replace(f, m=tail, pages=Pages())
     for rule in (dns.judge, tcp.judge, tls.judge):
         found = rule(there)
         if found is not None:
             return found
-    if last.location and _into_private(m, last.location):
+    if last.not_followed is NotFollowed.PRIVATE_ADDRESS or (
+            last.location and _into_private(m, last.location)):
         name, category = vendor(f.pages.hop(-1))
         return blocked(ev, Layer.HTTP, Method.HTTP_BLOCKPAGE, name, category,
                        "The site was redirected to a page inside this network "
                        "(a filter's block page).")
+    if last.not_followed is NotFollowed.NOT_HTTP:
+        return verdict(ev, Status.INCONCLUSIVE,
+                       "The site redirected to something that is not a web address.")
     return verdict(ev, Status.INCONCLUSIVE,
                    "The site redirected elsewhere, and the measurement ran out of time there.")
 
@@ -109,7 +124,7 @@ def _status_verdict(f: Facts, last: HTTPObservation) -> Verdict:
     how it compares with what the control fetched."""
     ctl, ev, known = f.ctl, f.evidence, f.known
     status = last.status or 0
-    proxied = ev.route == str(Route.PROXY)
+    proxied = ev.route is Route.PROXY
     facts = f.pages.hop(-1)
     chttp = ctl.http if ctl is not None else None
     ctl_status = chttp.status if chttp is not None else None
