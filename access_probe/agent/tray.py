@@ -604,7 +604,8 @@ class TrayApp:
             return
         self._links_doc = report.document
         counts = service_counts(report.document.results)
-        skipped = f"; {len(found.skipped)} could not be read" if found.skipped else ""
+        skipped = "".join(f"; not a link that can be checked: {raw} ({why})"
+                          for raw, why in found.skipped[:2])
         self._notify(self._links_summary(counts) + skipped
                      + (". Open report or Copy unblock request for the details."
                         if counts.blocked or counts.restricted else "."))

@@ -35,6 +35,7 @@ from tests.servers import Page, WebServer
 
 from .conftest import finish
 from .docs import document, result
+from .stub_collector import StubCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "test-artefacts" / "tray"
@@ -171,10 +172,13 @@ def _windows(display: str) -> str:
 class Desktop:
     """xdotool and xwininfo on one display, and screenshots of it."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, prefix: str) -> None:
         self.display = display
         self.env = {**os.environ, "DISPLAY": display}
+        self.prefix = prefix
         self.shots = 0
+        for old in ARTEFACTS.glob(f"{prefix}-*.png"):  # this run's shots only
+            old.unlink()
 
     def xdotool(self, *args: str) -> str:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
@@ -217,7 +221,7 @@ class Desktop:
 
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
-        path = ARTEFACTS / f"{self.shots:02d}-{name}.png"
+        path = ARTEFACTS / f"{self.prefix}-{self.shots:02d}-{name}.png"
         ImageGrab.grab(xdisplay=self.display).save(path)
         return path
 
@@ -297,7 +301,7 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
                                                site: WebServer) -> None:
     """pystray's xorg backend in trayer: a click opens the menu window and each action works."""
     _require("xclip")
-    desk = Desktop(xserver)
+    desk = Desktop(xserver, "actions")
     browser = tmp_path / "browser"  # the "web browser": records what it was asked to open
     opened = tmp_path / "opened.txt"
     browser.write_text(f"#!/bin/sh\necho \"$1\" >> {opened}\n")
@@ -371,6 +375,31 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
 
 @pytest.mark.xvfb
 @pytest.mark.timeout(90)
+def test_a_refused_token_is_a_warning_in_the_tray(tmp_path: Path, xserver: str, site: WebServer,
+                                                  collector: StubCollector) -> None:
+    """The collector answers 401: the title says so, and the menu says what to tell IT."""
+    config = _config(tmp_path, site)
+    config.write_text(config.read_text() + f"org: E07000223\ncollector:\n  url: {collector.url}"
+                      "\n  token: not-the-enrolled-token\n")
+    desk = Desktop(xserver, "refused")
+    proc = _start_tray(tmp_path, config, xserver)
+    try:
+        warned = BLOCKED_TITLE + " - warning: the collector refused this PC's token"
+        desk.wait("the warning", lambda: warned in _windows(xserver), 30)
+        _open_menu(desk)
+        desk.screenshot("menu-refused-token")
+        desk.xdotool("key", "Escape")
+        desk.wait("the menu to close", lambda: desk.window(MENU_WINDOW) is None)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        stderr = finish(proc)
+    assert "Traceback" not in stderr, stderr
+    assert collector.stored == {}
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(90)
 def test_tray_sigterm_exits(tmp_path: Path, xserver: str, site: WebServer) -> None:
     proc = _start_tray(tmp_path, _config(tmp_path, site), xserver)
     try:
@@ -397,7 +426,7 @@ def test_links_dialog_returns_what_was_pasted(xserver: str,
     from access_probe.agent.tray import ask_links
 
     monkeypatch.setenv("DISPLAY", xserver)
-    desk = Desktop(xserver)
+    desk = Desktop(xserver, "dialog")
     answer: list[str | None] = []
     asker = threading.Thread(target=lambda: answer.append(ask_links(timeout=30)))
     asker.start()
