@@ -287,8 +287,9 @@ def choose_backend(environ: Mapping[str, str] | None = None,
     if env.get("XDG_CURRENT_DESKTOP"):
         return None  # a desktop session: AppIndicator (its menu), else GTK, else xorg
     # A bare X session: an AppIndicator icon would have no host there; GTK's StatusIcon docks
-    # in an XEmbed tray with a real menu, pystray's xorg backend gets our menu window.
-    return "gtk" if _has_gtk() else "xorg"
+    # in an XEmbed tray with a real menu (pystray's GTK backend also needs the session bus,
+    # for its notifications), pystray's xorg backend gets our menu window.
+    return "gtk" if env.get("DBUS_SESSION_BUS_ADDRESS") and _has_gtk() else "xorg"
 
 
 def _has_gtk() -> bool:
@@ -465,8 +466,10 @@ class TrayApp:
         def info(n: int) -> Any:
             def text(_: Any) -> str:
                 rows = self.info_rows()
-                return ("\u26a0 " if rows[n][0] == "warning" else "") + rows[n][1] \
-                    if n < len(rows) else ""
+                if n >= len(rows):
+                    return ""
+                line = ("\u26a0 " if rows[n][0] == "warning" else "") + rows[n][1]
+                return line if len(line) <= 80 else line[:79].rstrip() + "\u2026"
             return item(text, None, enabled=False, visible=lambda _: n < len(self.info_rows()))
 
         actions = self.actions()
@@ -666,6 +669,8 @@ class TrayApp:
     def _setup(self, icon: Any) -> None:
         """pystray's setup thread: start the agent and the nudger, show the icon, then wait
         for the stop and end the loop."""
+        if self._gtk():
+            self._gtk_setup(icon)
         self._worker = threading.Thread(target=self.agent.serve, args=(self.stop,),
                                         name="agent", daemon=True)
         self._worker.start()
@@ -690,6 +695,36 @@ class TrayApp:
             raise _LoopInterrupted
         self.stop.set()
 
+    def _gtk(self) -> bool:
+        return type(self.icon).__module__.endswith(("._gtk", "._appindicator"))
+
+    def _gtk_setup(self, icon: Any) -> None:
+        """GTK and AppIndicator backends, from the setup thread (pystray's loop is set up).
+
+        Their GLib loop sits in C, where Python's signal handlers never run, so SIGTERM and
+        SIGINT are taken by GLib instead and only set the stop (pystray had reset SIGINT to
+        the default). pystray closes its last notification on the way out and raises when
+        the desktop has no notification service: that is not worth a traceback."""
+        from gi.repository import GLib  # type: ignore[import-not-found, unused-ignore]
+
+        def stop() -> bool:
+            self.stop.set()
+            return True  # keep the source: a second signal is answered the same way
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, stop)
+        notifier = getattr(icon, "_notifier", None)
+        if notifier is not None and hasattr(notifier, "hide"):
+            hide = notifier.hide
+
+            def quiet_hide() -> None:
+                try:
+                    hide()
+                except Exception:
+                    log.debug("no notification to close", exc_info=True)
+
+            notifier.hide = quiet_hide
+
     def _nudger(self, icon: Any) -> None:
         while not self.stop.wait(_NUDGE_SECONDS):
             _nudge(icon)
@@ -704,9 +739,10 @@ class TrayApp:
         log.info("tray: pystray backend %s", type(self.icon).__module__)
         self._hook_clicks(self.icon)
         self.agent.listeners.append(self._refresh)
-        for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
-            if (sig := getattr(signal, name, None)) is not None:
-                signal.signal(sig, self._on_signal)
+        if not self._gtk():  # GTK: in the setup thread, once pystray has set up its loop
+            for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+                if (sig := getattr(signal, name, None)) is not None:
+                    signal.signal(sig, self._on_signal)
         self._looping = True
         try:
             self.icon.run(setup=self._setup)
@@ -736,6 +772,10 @@ def main(config: Config) -> int:
     backend = choose_backend()
     if backend is not None:
         os.environ["PYSTRAY_BACKEND"] = backend
+    if backend == "gtk":
+        from gi.repository import GLib  # type: ignore[import-not-found, unused-ignore]
+
+        GLib.set_prgname(APP_TITLE)  # the icon's WM_CLASS, instead of "cli.py"
     try:
         import pystray  # noqa: F401 - fail early, with advice, before the agent starts
     except ImportError as exc:

@@ -373,6 +373,65 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
     assert "access-probeSystemTrayIcon" not in _windows(xserver)
 
 
+SYSTEM_GI = Path("/usr/lib/python3/dist-packages")  # Debian's python3-gi (PyGObject)
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(120)
+def test_gtk_backend_in_a_bare_x_tray(tmp_path: Path, xserver: str, site: WebServer) -> None:
+    """With PyGObject and a session bus, a bare X session gets GTK's StatusIcon (chosen by
+    the tray, not forced): it docks in trayer and its native menu runs the actions (a right
+    click opens it; the keyboard picks the item, GTK skips the disabled status rows)."""
+    _require("dbus-run-session", "xclip")
+    if not (SYSTEM_GI / "gi").is_dir():
+        pytest.fail("python3-gi is not installed: scripts/setup --dev installs it")
+    desk = Desktop(xserver, "gtk")
+    env = {**os.environ, "DISPLAY": xserver, "HOME": str(tmp_path),
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{SYSTEM_GI}"}
+    for name in ("PYSTRAY_BACKEND", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
+        env.pop(name, None)
+    proc = subprocess.Popen(["dbus-run-session", "--", sys.executable, "-m", "access_probe.cli",
+                             "tray", "--config", str(_config(tmp_path, site))], env=env,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+
+    def choose(downs: int) -> None:
+        line = _icon_line_titled(_windows(xserver))
+        desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
+        desk.xdotool("click", "3")
+        time.sleep(0.8)  # the menu maps and grabs the keyboard
+        desk.xdotool("key", *(["Down"] * downs), "Return")
+
+    try:
+        desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 40)
+        line = _icon_line_titled(_windows(xserver))
+        assert "access-probeSystemTrayIcon" not in line and '"access-probe"' in line, line
+        assert "24x24" in line, line
+        line = _icon_line_titled(_windows(xserver))
+        desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
+        desk.xdotool("click", "3")
+        time.sleep(0.8)
+        desk.screenshot("native-menu")
+        desk.xdotool("key", "Escape")
+
+        choose(1)  # Check now
+        desk.wait("the second check", lambda: _history(tmp_path) == 2, 30)
+        choose(4)  # Copy unblock request
+
+        def clipboard() -> str:
+            return subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=desk.env,
+                                  capture_output=True, text=True, timeout=10).stdout
+        desk.wait("the clipboard", lambda: "Beta" in clipboard())
+        choose(5)  # Quit
+        assert proc.wait(timeout=20) == 0
+    finally:
+        stderr = finish(proc)
+    assert "Traceback" not in stderr, stderr
+
+
+def _icon_line_titled(tree: str) -> str:
+    return next((line for line in tree.splitlines() if '"access-probe: ' in line), "")
+
+
 @pytest.mark.xvfb
 @pytest.mark.timeout(90)
 def test_a_refused_token_is_a_warning_in_the_tray(tmp_path: Path, xserver: str, site: WebServer,
