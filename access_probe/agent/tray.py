@@ -136,13 +136,18 @@ def outside(event):
         root.destroy()
 root.bind("<ButtonPress>", outside, add="+")
 root.after(int(spec["timeout"] * 1000), root.destroy)
-def grab(tries=20):
+grabbed = []
+def grab(tries=100):
     # like any menu: pointer and keyboard are ours until a choice, Escape or a click outside
+    if grabbed:
+        return
     try:
         root.grab_set_global()
-    except tkinter.TclError:  # another client holds a grab: try again shortly
+        grabbed.append(True)
+    except tkinter.TclError:  # not viewable yet, or another client holds a grab
         if tries:
-            root.after(50, grab, tries - 1)
+            root.after(30, grab, tries - 1)
+root.bind("<Map>", lambda event: grab(), add="+")
 root.lift()
 root.focus_force()
 root.after(30, grab)
