@@ -497,9 +497,10 @@ class TrayApp:
         return rows
 
     def open_menu_window(self, x: int, y: int) -> str | None:
-        """Show the Tk menu near (x, y) and run what was chosen; the chosen key. A second
-        click while it is open leaves the first one to finish (one menu at a time)."""
-        if not self._menu_open.acquire(blocking=False):
+        """Show the Tk menu near (x, y) and run what was chosen; the chosen key. One menu at
+        a time: while one is open it holds the pointer, so a click that still reaches the
+        icon came as the last one was closing, and waits for it a moment."""
+        if not self._menu_open.acquire(timeout=3):
             return None
         try:
             spec = {"title": MENU_WINDOW, "rows": self.menu_rows(), "x": x, "y": y,
@@ -545,6 +546,7 @@ class TrayApp:
             assert icon._systray_manager, "no system tray to dock in"
 
         icon._assert_docked = assert_docked
+        icon._assert_icon_data = lambda width, height: _xorg_icon_data(icon, width, height)
         log.info("tray: xorg backend, a click opens the menu window")
         return True
 
@@ -760,6 +762,44 @@ class TrayApp:
             if self._worker is not None:
                 self._worker.join(timeout=10)
             log.info("tray stopped")
+
+
+def _panel_colour(icon: Any, width: int, height: int) -> tuple[int, int, int]:
+    """The tray's background colour next to the icon: the pixels just above and below its
+    window, read from the screen (trays leave a margin round their icons). A neutral grey
+    when there is nothing to read."""
+    try:
+        root = icon._display.screen().root
+        origin = root.translate_coords(icon._window, 0, 0)
+        screen = icon._display.screen()
+        samples = []
+        for x, y in ((origin.x + width // 2, origin.y - 1), (origin.x + width // 2,
+                                                              origin.y + height)):
+            if 0 <= x < screen.width_in_pixels and 0 <= y < screen.height_in_pixels:
+                pixel = root.get_image(x, y, 1, 1, 2, 0xFFFFFFFF).data  # 2: ZPixmap
+                if len(pixel) >= 3:
+                    samples.append((pixel[2], pixel[1], pixel[0]))  # BGRX, little-endian
+        if samples:
+            return samples[0]
+    except Exception:  # the tray moved or went away: any sensible colour will do
+        log.debug("cannot read the tray's colour", exc_info=True)
+    return (128, 128, 128)
+
+
+def _xorg_icon_data(icon: Any, width: int, height: int) -> None:
+    """pystray's xorg backend pastes the icon into an RGB image and loses its alpha: the
+    round icon's corners turn black (and its anti-aliased edge speckled). Composite it over
+    the tray's own colour instead (runs in pystray's loop thread, like its original)."""
+    from PIL import Image
+
+    data = icon._icon_data  # pystray clears it when the icon changes
+    if data is not None and data.size == (width, height):
+        return
+    background = Image.new("RGBA", (width, height), (*_panel_colour(icon, width, height), 255))
+    art = icon._icon.convert("RGBA").resize((width, height), Image.Resampling.LANCZOS)
+    data = Image.alpha_composite(background, art).convert("RGB")
+    setattr(data, "tostring", data.tobytes)  # noqa: B010 - what python-xlib's put_pil_image calls
+    icon._icon_data = data
 
 
 def _ignore_args(action: Callable[[], object]) -> Callable[[], None]:

@@ -286,11 +286,32 @@ def _open_menu(desk: Desktop) -> dict[str, tuple[int, int]]:
     desk.xdotool("mousemove", "--window", icon, "12", "12")
     desk.xdotool("click", "1")
     menu = str(desk.wait("the menu window", lambda: desk.window(MENU_WINDOW)))
-    rows = desk.wait("the menu's rows", lambda: [b for b in desk.children(menu)[2:] if b[3] > 2])
-    assert isinstance(rows, list) and len(rows) >= len(ACTIONS) + 1  # a status line above
+
+    def rows_now() -> list[tuple[int, int, int, int]]:
+        return [b for b in desk.children(menu)[2:] if b[3] > 2]
+
+    # a status line above the actions; Tk makes its windows one by one as it lays them out
+    desk.wait("the menu's rows", lambda: len(rows_now()) >= len(ACTIONS) + 1)
     time.sleep(0.3)  # a person's reaction time: the menu has taken pointer and keyboard
+    rows = rows_now()
     return {key: (x + w // 4, y + h // 2) for key, (x, y, w, h) in
             zip(ACTIONS, rows[-len(ACTIONS):], strict=True)}
+
+
+def _assert_icon_sits_on_the_panel(shot: Path, line: str) -> None:
+    """The round icon's corners show the tray's colour (pystray's xorg backend alone drops
+    the alpha channel and paints them black); its centre is the red of "blocked"."""
+    from PIL import Image
+
+    x, y = (int(v) for v in line.split()[-1].lstrip("+").split("+"))
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+        panel = rgb.getpixel((x + 12, y - 1))
+        corner = rgb.getpixel((x, y))
+        centre_left = rgb.getpixel((x + 5, y + 12))
+    assert isinstance(panel, tuple) and isinstance(corner, tuple)
+    assert max(abs(a - b) for a, b in zip(corner, panel, strict=True)) <= 8, (corner, panel)
+    assert centre_left == (0xC6, 0x28, 0x28) or centre_left[0] > 150 > centre_left[1], centre_left
 
 
 def _history(tmp_path: Path) -> int:
@@ -312,8 +333,9 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
     proc = _start_tray(tmp_path, _config(tmp_path, site), xserver, BROWSER=str(browser))
     try:
         desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 30)
-        desk.screenshot("docked-blocked")
+        shot = desk.screenshot("docked-blocked")
         assert _history(tmp_path) == 1
+        _assert_icon_sits_on_the_panel(shot, _icon_line(_windows(xserver)))
 
         # Check now: "checking" while it runs, then one more check against the loopback site
         before = len(site.requests)
