@@ -419,8 +419,10 @@ class TrayApp:
 
     def title(self) -> str:
         text = f"{APP_TITLE}: {self.status_line()}"
-        if self.agent.snapshot.refused:
-            text += " - warning: the collector refused this PC's token"
+        snap = self.agent.snapshot
+        if snap.refused:
+            what = "token" if "token (HTTP 401)" in (snap.last_error or "") else "results"
+            text += f" - warning: the collector refused this PC's {what}"
         # pystray's xorg backend writes the title as a Latin-1 WM_NAME
         return text.encode("latin-1", "replace").decode("latin-1")
 
@@ -733,8 +735,12 @@ class TrayApp:
             notifier.hide = quiet_hide
 
     def _nudger(self, icon: Any) -> None:
-        while not self.stop.wait(_NUDGE_SECONDS):
-            _nudge(icon)
+        """Until the loop has ended, not just until the stop: the stop request itself is a
+        message the loop may otherwise sit on."""
+        while not self._loop_ended:
+            time.sleep(_NUDGE_SECONDS)
+            if not self._loop_ended:
+                _nudge(icon)
 
     def run(self) -> None:
         """Blocks in pystray's loop on this (main) thread until Quit or a stop signal."""
