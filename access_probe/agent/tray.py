@@ -239,9 +239,12 @@ def _tk(script: str, *args: str, timeout: float) -> str | None:
 
 def ask_links(timeout: float = _DIALOG_SECONDS) -> str | None:
     """Ask for a link or pasted text in a small Tk dialog (child process); the text, or None
-    if cancelled or no Tk. The caller finds the links in it (`access_probe.links`)."""
+    if cancelled; OSError when there is no Tk or no display. The caller finds the links in it
+    (`access_probe.links`)."""
     text = _tk(_ASK_LINKS, LINKS_DIALOG, str(timeout), timeout=timeout)
-    return text.strip() if text and text.strip() else None
+    if text is None:
+        raise OSError("the link dialog needs Tk (python3-tk)")
+    return text.strip() or None
 
 
 def _clipboard_command() -> list[str] | None:
@@ -507,9 +510,14 @@ class TrayApp:
         try:
             spec = {"title": MENU_WINDOW, "rows": self.menu_rows(), "x": x, "y": y,
                     "timeout": _MENU_SECONDS}
-            chosen = (_tk(_MENU, json.dumps(spec), timeout=_MENU_SECONDS) or "").strip()
+            out = _tk(_MENU, json.dumps(spec), timeout=_MENU_SECONDS)
         finally:
             self._menu_open.release()
+        if out is None:  # no Tk here: a click still does what pystray's own click does
+            self._notify("The tray menu needs Tk (python3-tk); checking now instead.")
+            self._spawn(self.check_now)()
+            return None
+        chosen = out.strip()
         for action in self.actions():
             if action.key == chosen:
                 log.info("tray: %s", action.label)
@@ -588,7 +596,11 @@ class TrayApp:
             self.message = None
 
     def check_link(self) -> None:
-        text = ask_links()
+        try:
+            text = ask_links()
+        except OSError as exc:
+            self._notify(f"Cannot ask for links here: {exc}.")
+            return
         if not text:
             return
         self.check_text(text)

@@ -524,3 +524,13 @@ def test_links_dialog_returns_what_was_pasted(xserver: str,
     finally:
         asker.join(40)
     assert answer == ["https://khub.net/group/x\nand www.example.org"]
+
+
+def test_links_dialog_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No display (or no Tk): an error the tray turns into a message, not a silent nothing."""
+    from access_probe.agent.tray import ask_links
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(OSError, match="needs Tk"):
+        ask_links(timeout=5)
