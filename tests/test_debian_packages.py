@@ -27,7 +27,7 @@ PACKAGE_OF = {
     "named": "bind9", "named-checkconf": "bind9-utils", "mitmdump": "mitmproxy",
     "openssl": "openssl", "curl": "curl", "perl": "perl",
     "Xvfb": "xvfb", "xdotool": "xdotool", "xwininfo": "x11-utils", "trayer": "trayer",
-    "xclip": "xclip",
+    "xclip": "xclip", "dbus-run-session": "dbus-daemon",
     "chromium": "chromium", "psql": "postgresql-client",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
 }

@@ -136,13 +136,18 @@ def outside(event):
         root.destroy()
 root.bind("<ButtonPress>", outside, add="+")
 root.after(int(spec["timeout"] * 1000), root.destroy)
-def grab(tries=20):
+grabbed = []
+def grab(tries=100):
     # like any menu: pointer and keyboard are ours until a choice, Escape or a click outside
+    if grabbed:
+        return
     try:
         root.grab_set_global()
-    except tkinter.TclError:  # another client holds a grab: try again shortly
+        grabbed.append(True)
+    except tkinter.TclError:  # not viewable yet, or another client holds a grab
         if tries:
-            root.after(50, grab, tries - 1)
+            root.after(30, grab, tries - 1)
+root.bind("<Map>", lambda event: grab(), add="+")
 root.lift()
 root.focus_force()
 root.after(30, grab)
@@ -234,9 +239,12 @@ def _tk(script: str, *args: str, timeout: float) -> str | None:
 
 def ask_links(timeout: float = _DIALOG_SECONDS) -> str | None:
     """Ask for a link or pasted text in a small Tk dialog (child process); the text, or None
-    if cancelled or no Tk. The caller finds the links in it (`access_probe.links`)."""
+    if cancelled; OSError when there is no Tk or no display. The caller finds the links in it
+    (`access_probe.links`)."""
     text = _tk(_ASK_LINKS, LINKS_DIALOG, str(timeout), timeout=timeout)
-    return text.strip() if text and text.strip() else None
+    if text is None:
+        raise OSError("the link dialog needs Tk (python3-tk)")
+    return text.strip() or None
 
 
 def _clipboard_command() -> list[str] | None:
@@ -287,8 +295,9 @@ def choose_backend(environ: Mapping[str, str] | None = None,
     if env.get("XDG_CURRENT_DESKTOP"):
         return None  # a desktop session: AppIndicator (its menu), else GTK, else xorg
     # A bare X session: an AppIndicator icon would have no host there; GTK's StatusIcon docks
-    # in an XEmbed tray with a real menu, pystray's xorg backend gets our menu window.
-    return "gtk" if _has_gtk() else "xorg"
+    # in an XEmbed tray with a real menu (pystray's GTK backend also needs the session bus,
+    # for its notifications), pystray's xorg backend gets our menu window.
+    return "gtk" if env.get("DBUS_SESSION_BUS_ADDRESS") and _has_gtk() else "xorg"
 
 
 def _has_gtk() -> bool:
@@ -413,8 +422,10 @@ class TrayApp:
 
     def title(self) -> str:
         text = f"{APP_TITLE}: {self.status_line()}"
-        if self.agent.snapshot.refused:
-            text += " - warning: the collector refused this PC's token"
+        snap = self.agent.snapshot
+        if snap.refused:
+            what = "token" if "token (HTTP 401)" in (snap.last_error or "") else "results"
+            text += f" - warning: the collector refused this PC's {what}"
         # pystray's xorg backend writes the title as a Latin-1 WM_NAME
         return text.encode("latin-1", "replace").decode("latin-1")
 
@@ -465,8 +476,10 @@ class TrayApp:
         def info(n: int) -> Any:
             def text(_: Any) -> str:
                 rows = self.info_rows()
-                return ("\u26a0 " if rows[n][0] == "warning" else "") + rows[n][1] \
-                    if n < len(rows) else ""
+                if n >= len(rows):
+                    return ""
+                line = ("\u26a0 " if rows[n][0] == "warning" else "") + rows[n][1]
+                return line if len(line) <= 80 else line[:79].rstrip() + "\u2026"
             return item(text, None, enabled=False, visible=lambda _: n < len(self.info_rows()))
 
         actions = self.actions()
@@ -489,16 +502,22 @@ class TrayApp:
         return rows
 
     def open_menu_window(self, x: int, y: int) -> str | None:
-        """Show the Tk menu near (x, y) and run what was chosen; the chosen key. A second
-        click while it is open leaves the first one to finish (one menu at a time)."""
-        if not self._menu_open.acquire(blocking=False):
+        """Show the Tk menu near (x, y) and run what was chosen; the chosen key. One menu at
+        a time: while one is open it holds the pointer, so a click that still reaches the
+        icon came as the last one was closing, and waits for it a moment."""
+        if not self._menu_open.acquire(timeout=3):
             return None
         try:
             spec = {"title": MENU_WINDOW, "rows": self.menu_rows(), "x": x, "y": y,
                     "timeout": _MENU_SECONDS}
-            chosen = (_tk(_MENU, json.dumps(spec), timeout=_MENU_SECONDS) or "").strip()
+            out = _tk(_MENU, json.dumps(spec), timeout=_MENU_SECONDS)
         finally:
             self._menu_open.release()
+        if out is None:  # no Tk here: a click still does what pystray's own click does
+            self._notify("The tray menu needs Tk (python3-tk); checking now instead.")
+            self._spawn(self.check_now)()
+            return None
+        chosen = out.strip()
         for action in self.actions():
             if action.key == chosen:
                 log.info("tray: %s", action.label)
@@ -537,6 +556,7 @@ class TrayApp:
             assert icon._systray_manager, "no system tray to dock in"
 
         icon._assert_docked = assert_docked
+        icon._assert_icon_data = lambda width, height: _xorg_icon_data(icon, width, height)
         log.info("tray: xorg backend, a click opens the menu window")
         return True
 
@@ -576,7 +596,11 @@ class TrayApp:
             self.message = None
 
     def check_link(self) -> None:
-        text = ask_links()
+        try:
+            text = ask_links()
+        except OSError as exc:
+            self._notify(f"Cannot ask for links here: {exc}.")
+            return
         if not text:
             return
         self.check_text(text)
@@ -604,7 +628,8 @@ class TrayApp:
             return
         self._links_doc = report.document
         counts = service_counts(report.document.results)
-        skipped = f"; {len(found.skipped)} could not be read" if found.skipped else ""
+        skipped = "".join(f"; not a link that can be checked: {raw} ({why})"
+                          for raw, why in found.skipped[:2])
         self._notify(self._links_summary(counts) + skipped
                      + (". Open report or Copy unblock request for the details."
                         if counts.blocked or counts.restricted else "."))
@@ -665,6 +690,8 @@ class TrayApp:
     def _setup(self, icon: Any) -> None:
         """pystray's setup thread: start the agent and the nudger, show the icon, then wait
         for the stop and end the loop."""
+        if self._gtk():
+            self._gtk_setup(icon)
         self._worker = threading.Thread(target=self.agent.serve, args=(self.stop,),
                                         name="agent", daemon=True)
         self._worker.start()
@@ -689,9 +716,43 @@ class TrayApp:
             raise _LoopInterrupted
         self.stop.set()
 
+    def _gtk(self) -> bool:
+        return type(self.icon).__module__.endswith(("._gtk", "._appindicator"))
+
+    def _gtk_setup(self, icon: Any) -> None:
+        """GTK and AppIndicator backends, from the setup thread (pystray's loop is set up).
+
+        Their GLib loop sits in C, where Python's signal handlers never run, so SIGTERM and
+        SIGINT are taken by GLib instead and only set the stop (pystray had reset SIGINT to
+        the default). pystray closes its last notification on the way out and raises when
+        the desktop has no notification service: that is not worth a traceback."""
+        from gi.repository import GLib  # type: ignore[import-not-found, unused-ignore]
+
+        def stop() -> bool:
+            self.stop.set()
+            return True  # keep the source: a second signal is answered the same way
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, stop)
+        notifier = getattr(icon, "_notifier", None)
+        if notifier is not None and hasattr(notifier, "hide"):
+            hide = notifier.hide
+
+            def quiet_hide() -> None:
+                try:
+                    hide()
+                except Exception:
+                    log.debug("no notification to close", exc_info=True)
+
+            notifier.hide = quiet_hide
+
     def _nudger(self, icon: Any) -> None:
-        while not self.stop.wait(_NUDGE_SECONDS):
-            _nudge(icon)
+        """Until the loop has ended, not just until the stop: the stop request itself is a
+        message the loop may otherwise sit on."""
+        while not self._loop_ended:
+            time.sleep(_NUDGE_SECONDS)
+            if not self._loop_ended:
+                _nudge(icon)
 
     def run(self) -> None:
         """Blocks in pystray's loop on this (main) thread until Quit or a stop signal."""
@@ -703,9 +764,10 @@ class TrayApp:
         log.info("tray: pystray backend %s", type(self.icon).__module__)
         self._hook_clicks(self.icon)
         self.agent.listeners.append(self._refresh)
-        for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
-            if (sig := getattr(signal, name, None)) is not None:
-                signal.signal(sig, self._on_signal)
+        if not self._gtk():  # GTK: in the setup thread, once pystray has set up its loop
+            for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+                if (sig := getattr(signal, name, None)) is not None:
+                    signal.signal(sig, self._on_signal)
         self._looping = True
         try:
             self.icon.run(setup=self._setup)
@@ -718,6 +780,44 @@ class TrayApp:
             if self._worker is not None:
                 self._worker.join(timeout=10)
             log.info("tray stopped")
+
+
+def _panel_colour(icon: Any, width: int, height: int) -> tuple[int, int, int]:
+    """The tray's background colour next to the icon: the pixels just above and below its
+    window, read from the screen (trays leave a margin round their icons). A neutral grey
+    when there is nothing to read."""
+    try:
+        root = icon._display.screen().root
+        origin = root.translate_coords(icon._window, 0, 0)
+        screen = icon._display.screen()
+        samples = []
+        for x, y in ((origin.x + width // 2, origin.y - 1), (origin.x + width // 2,
+                                                              origin.y + height)):
+            if 0 <= x < screen.width_in_pixels and 0 <= y < screen.height_in_pixels:
+                pixel = root.get_image(x, y, 1, 1, 2, 0xFFFFFFFF).data  # 2: ZPixmap
+                if len(pixel) >= 3:
+                    samples.append((pixel[2], pixel[1], pixel[0]))  # BGRX, little-endian
+        if samples:
+            return samples[0]
+    except Exception:  # the tray moved or went away: any sensible colour will do
+        log.debug("cannot read the tray's colour", exc_info=True)
+    return (128, 128, 128)
+
+
+def _xorg_icon_data(icon: Any, width: int, height: int) -> None:
+    """pystray's xorg backend pastes the icon into an RGB image and loses its alpha: the
+    round icon's corners turn black (and its anti-aliased edge speckled). Composite it over
+    the tray's own colour instead (runs in pystray's loop thread, like its original)."""
+    from PIL import Image
+
+    data = icon._icon_data  # pystray clears it when the icon changes
+    if data is not None and data.size == (width, height):
+        return
+    background = Image.new("RGBA", (width, height), (*_panel_colour(icon, width, height), 255))
+    art = icon._icon.convert("RGBA").resize((width, height), Image.Resampling.LANCZOS)
+    data = Image.alpha_composite(background, art).convert("RGB")
+    setattr(data, "tostring", data.tobytes)  # noqa: B010 - what python-xlib's put_pil_image calls
+    icon._icon_data = data
 
 
 def _ignore_args(action: Callable[[], object]) -> Callable[[], None]:
@@ -735,6 +835,10 @@ def main(config: Config) -> int:
     backend = choose_backend()
     if backend is not None:
         os.environ["PYSTRAY_BACKEND"] = backend
+    if backend == "gtk":
+        from gi.repository import GLib  # type: ignore[import-not-found, unused-ignore]
+
+        GLib.set_prgname(APP_TITLE)  # the icon's WM_CLASS, instead of "cli.py"
     try:
         import pystray  # noqa: F401 - fail early, with advice, before the agent starts
     except ImportError as exc:

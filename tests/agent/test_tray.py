@@ -35,6 +35,7 @@ from tests.servers import Page, WebServer
 
 from .conftest import finish
 from .docs import document, result
+from .stub_collector import StubCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "test-artefacts" / "tray"
@@ -100,8 +101,10 @@ def test_backend_choice() -> None:
     assert choose_backend({"PYSTRAY_BACKEND": "xorg"}, "linux") is None  # theirs wins
     assert choose_backend({"XDG_CURRENT_DESKTOP": "GNOME"}, "linux") is None  # AppIndicator
     assert choose_backend({}, "win32") is None
-    # a bare X session: GTK's StatusIcon when PyGObject is installed, else our xorg menu
-    assert choose_backend({}, "linux") in ("gtk", "xorg")
+    # a bare X session: GTK's StatusIcon with PyGObject and a session bus, else our xorg menu
+    assert choose_backend({}, "linux") == "xorg"
+    assert choose_backend({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"}, "linux") in ("gtk",
+                                                                                      "xorg")
 
 
 def test_change_notifications_are_rate_limited() -> None:
@@ -171,10 +174,13 @@ def _windows(display: str) -> str:
 class Desktop:
     """xdotool and xwininfo on one display, and screenshots of it."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, prefix: str) -> None:
         self.display = display
         self.env = {**os.environ, "DISPLAY": display}
+        self.prefix = prefix
         self.shots = 0
+        for old in ARTEFACTS.glob(f"{prefix}-*.png"):  # this run's shots only
+            old.unlink()
 
     def xdotool(self, *args: str) -> str:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
@@ -217,7 +223,7 @@ class Desktop:
 
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
-        path = ARTEFACTS / f"{self.shots:02d}-{name}.png"
+        path = ARTEFACTS / f"{self.prefix}-{self.shots:02d}-{name}.png"
         ImageGrab.grab(xdisplay=self.display).save(path)
         return path
 
@@ -280,10 +286,32 @@ def _open_menu(desk: Desktop) -> dict[str, tuple[int, int]]:
     desk.xdotool("mousemove", "--window", icon, "12", "12")
     desk.xdotool("click", "1")
     menu = str(desk.wait("the menu window", lambda: desk.window(MENU_WINDOW)))
-    rows = desk.wait("the menu's rows", lambda: [b for b in desk.children(menu)[2:] if b[3] > 2])
-    assert isinstance(rows, list) and len(rows) >= len(ACTIONS) + 1  # a status line above
+
+    def rows_now() -> list[tuple[int, int, int, int]]:
+        return [b for b in desk.children(menu)[2:] if b[3] > 2]
+
+    # a status line above the actions; Tk makes its windows one by one as it lays them out
+    desk.wait("the menu's rows", lambda: len(rows_now()) >= len(ACTIONS) + 1)
+    time.sleep(0.3)  # a person's reaction time: the menu has taken pointer and keyboard
+    rows = rows_now()
     return {key: (x + w // 4, y + h // 2) for key, (x, y, w, h) in
             zip(ACTIONS, rows[-len(ACTIONS):], strict=True)}
+
+
+def _assert_icon_sits_on_the_panel(shot: Path, line: str) -> None:
+    """The round icon's corners show the tray's colour (pystray's xorg backend alone drops
+    the alpha channel and paints them black); its centre is the red of "blocked"."""
+    from PIL import Image
+
+    x, y = (int(v) for v in line.split()[-1].lstrip("+").split("+"))
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+        panel = rgb.getpixel((x + 12, y - 1))
+        corner = rgb.getpixel((x, y))
+        centre_left = rgb.getpixel((x + 5, y + 12))
+    assert isinstance(panel, tuple) and isinstance(corner, tuple)
+    assert max(abs(a - b) for a, b in zip(corner, panel, strict=True)) <= 8, (corner, panel)
+    assert centre_left == (0xC6, 0x28, 0x28) or centre_left[0] > 150 > centre_left[1], centre_left
 
 
 def _history(tmp_path: Path) -> int:
@@ -297,7 +325,7 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
                                                site: WebServer) -> None:
     """pystray's xorg backend in trayer: a click opens the menu window and each action works."""
     _require("xclip")
-    desk = Desktop(xserver)
+    desk = Desktop(xserver, "actions")
     browser = tmp_path / "browser"  # the "web browser": records what it was asked to open
     opened = tmp_path / "opened.txt"
     browser.write_text(f"#!/bin/sh\necho \"$1\" >> {opened}\n")
@@ -305,8 +333,9 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
     proc = _start_tray(tmp_path, _config(tmp_path, site), xserver, BROWSER=str(browser))
     try:
         desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 30)
-        desk.screenshot("docked-blocked")
+        shot = desk.screenshot("docked-blocked")
         assert _history(tmp_path) == 1
+        _assert_icon_sits_on_the_panel(shot, _icon_line(_windows(xserver)))
 
         # Check now: "checking" while it runs, then one more check against the loopback site
         before = len(site.requests)
@@ -369,6 +398,90 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
     assert "access-probeSystemTrayIcon" not in _windows(xserver)
 
 
+SYSTEM_GI = Path("/usr/lib/python3/dist-packages")  # Debian's python3-gi (PyGObject)
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(120)
+def test_gtk_backend_in_a_bare_x_tray(tmp_path: Path, xserver: str, site: WebServer) -> None:
+    """With PyGObject and a session bus, a bare X session gets GTK's StatusIcon (chosen by
+    the tray, not forced): it docks in trayer and its native menu runs the actions (a right
+    click opens it; the keyboard picks the item, GTK skips the disabled status rows)."""
+    _require("dbus-run-session", "xclip")
+    if not (SYSTEM_GI / "gi").is_dir():
+        pytest.fail("python3-gi is not installed: scripts/setup --dev installs it")
+    desk = Desktop(xserver, "gtk")
+    env = {**os.environ, "DISPLAY": xserver, "HOME": str(tmp_path),
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{SYSTEM_GI}"}
+    for name in ("PYSTRAY_BACKEND", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
+        env.pop(name, None)
+    proc = subprocess.Popen(["dbus-run-session", "--", sys.executable, "-m", "access_probe.cli",
+                             "tray", "--config", str(_config(tmp_path, site))], env=env,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+
+    def choose(downs: int) -> None:
+        line = _icon_line_titled(_windows(xserver))
+        desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
+        desk.xdotool("click", "3")
+        time.sleep(0.8)  # the menu maps and grabs the keyboard
+        desk.xdotool("key", *(["Down"] * downs), "Return")
+
+    try:
+        desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 40)
+        line = _icon_line_titled(_windows(xserver))
+        assert "access-probeSystemTrayIcon" not in line and '"access-probe"' in line, line
+        assert "24x24" in line, line
+        line = _icon_line_titled(_windows(xserver))
+        desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
+        desk.xdotool("click", "3")
+        time.sleep(0.8)
+        desk.screenshot("native-menu")
+        desk.xdotool("key", "Escape")
+
+        choose(1)  # Check now
+        desk.wait("the second check", lambda: _history(tmp_path) == 2, 30)
+        choose(4)  # Copy unblock request
+
+        def clipboard() -> str:
+            return subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=desk.env,
+                                  capture_output=True, text=True, timeout=10).stdout
+        desk.wait("the clipboard", lambda: "Beta" in clipboard())
+        choose(5)  # Quit
+        assert proc.wait(timeout=20) == 0
+    finally:
+        stderr = finish(proc)
+    assert "Traceback" not in stderr, stderr
+
+
+def _icon_line_titled(tree: str) -> str:
+    return next((line for line in tree.splitlines() if '"access-probe: ' in line), "")
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(90)
+def test_a_refused_token_is_a_warning_in_the_tray(tmp_path: Path, xserver: str, site: WebServer,
+                                                  collector: StubCollector) -> None:
+    """The collector answers 401: the title says so, and the menu says what to tell IT."""
+    config = _config(tmp_path, site)
+    config.write_text(config.read_text() + f"org: E07000223\ncollector:\n  url: {collector.url}"
+                      "\n  token: not-the-enrolled-token\n")
+    desk = Desktop(xserver, "refused")
+    proc = _start_tray(tmp_path, config, xserver)
+    try:
+        warned = BLOCKED_TITLE + " - warning: the collector refused this PC's token"
+        desk.wait("the warning", lambda: warned in _windows(xserver), 30)
+        _open_menu(desk)
+        desk.screenshot("menu-refused-token")
+        desk.xdotool("key", "Escape")
+        desk.wait("the menu to close", lambda: desk.window(MENU_WINDOW) is None)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        stderr = finish(proc)
+    assert "Traceback" not in stderr, stderr
+    assert collector.stored == {}
+
+
 @pytest.mark.xvfb
 @pytest.mark.timeout(90)
 def test_tray_sigterm_exits(tmp_path: Path, xserver: str, site: WebServer) -> None:
@@ -397,7 +510,7 @@ def test_links_dialog_returns_what_was_pasted(xserver: str,
     from access_probe.agent.tray import ask_links
 
     monkeypatch.setenv("DISPLAY", xserver)
-    desk = Desktop(xserver)
+    desk = Desktop(xserver, "dialog")
     answer: list[str | None] = []
     asker = threading.Thread(target=lambda: answer.append(ask_links(timeout=30)))
     asker.start()
@@ -411,3 +524,13 @@ def test_links_dialog_returns_what_was_pasted(xserver: str,
     finally:
         asker.join(40)
     assert answer == ["https://khub.net/group/x\nand www.example.org"]
+
+
+def test_links_dialog_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No display (or no Tk): an error the tray turns into a message, not a silent nothing."""
+    from access_probe.agent.tray import ask_links
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(OSError, match="needs Tk"):
+        ask_links(timeout=5)
