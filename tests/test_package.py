@@ -221,7 +221,7 @@ def test_deb_installs_runs_from_the_installed_copy_and_purges_clean(
     # The shipped conffile is the sample commented out: the defaults, until IT fills it in.
     shipped = run([*clean, "/usr/bin/access-probe", "config", "show"], cwd="/")
     assert "org                      null     # default" in shipped.stdout
-    assert "# org: E07000223" in Path("/etc/access-probe/config.yaml").read_text()
+    assert "#org: E07000223" in Path("/etc/access-probe/config.yaml").read_text()
 
     # IT's configuration, a loopback catalogue readable by the service's user.
     catalogue_dir = Path(tempfile.mkdtemp(prefix="access-probe-test-"))
