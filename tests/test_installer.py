@@ -133,3 +133,30 @@ def test_nginx_example_passes_nginx_t(tmp_path: Path) -> None:
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "test is successful" in proc.stderr
+
+
+def test_deployment_guide_names_only_files_and_commands_that_exist() -> None:
+    """docs/deployment.md: every repository path it names exists, and every `access-probe ...`
+    command in it is one the CLI accepts (checked with --help, so nothing runs)."""
+    import re
+    import subprocess
+    import sys
+
+    root = INSTALLER.parent
+    guide = (root / "docs" / "deployment.md").read_text().replace("\\", "/")  # Windows paths
+    paths = set(re.findall(r"(?<![\w/.-])((?:installer|scripts|docs|tests|\.github)/[\w./@-]+)",
+                           guide))
+    assert {"installer/windows/install.ps1", "installer/collector/nginx-access-probe.conf",
+            "scripts/package"} <= paths
+    missing = [p for p in paths if not (root / p.rstrip(".")).exists()]
+    assert missing == []
+    commands = set()
+    for line in guide.splitlines():
+        for match in re.finditer(r"(?:^|[\s`])access-probe ((?:collector |config |spool )?[a-z]+)"
+                                 r"(?=[\s`]|$)", line):
+            commands.add(match.group(1))
+    assert {"collector migrate", "collector token", "config show", "run"} <= commands
+    for command in sorted(commands):
+        proc = subprocess.run([sys.executable, "-m", "access_probe.cli", *command.split(),
+                               "--help"], capture_output=True, text=True, timeout=60, cwd=root)
+        assert proc.returncode == 0, (command, proc.stderr)
