@@ -30,7 +30,7 @@ PACKAGE_OF = {
     "chromium": "chromium", "psql": "postgresql-client",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "lintian": "lintian", "wixl": "wixl", "msiinfo": "msitools",
-    "systemd-analyze": "systemd", "nginx": "nginx",
+    "systemd-analyze": "systemd", "nginx": "nginx", "msiextract": "msitools",
 }
 # Essential packages, on every Debian system (Priority: required): never listed.
 ESSENTIAL = {"sh": "dash", "sleep": "coreutils", "setsid": "util-linux", "getent": "libc-bin",

@@ -311,3 +311,31 @@ def test_msi_tables_files_components_and_actions(built: dict[str, Path]) -> None
     assert properties["ProductVersion"] == "0.1.0" and properties["ALLUSERS"] == "1"
     summary = run(["msiinfo", "suminfo", str(msi)]).stdout
     assert "Template: x64;1033" in summary
+
+
+def test_the_packages_config_templates_load_with_the_projects_loader(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    """What IT gets in each package, read by access_probe.config: the .deb's conffile (all
+    commented out: the defaults) and the MSI's ProgramData template (valid once its
+    placeholder token is replaced, refused while it holds it); the MSI's task XML parses."""
+    import xml.etree.ElementTree as ET
+
+    from access_probe.config import load_config
+    from access_probe.errors import ConfigError
+
+    none = {"machine_file": tmp_path / "none.yaml", "user_file": tmp_path / "none2.yaml"}
+    run(["dpkg-deb", "-x", str(built["deb"]), str(tmp_path / "deb")])
+    conffile = tmp_path / "deb" / "etc" / "access-probe" / "config.yaml"
+    loaded = load_config(conffile, env={}, **none)
+    assert all(source == "default" for source in loaded.sources.values())
+    run(["msiextract", "-C", str(tmp_path / "msi"), str(built["msi"])])
+    extracted = {p.name: p for p in (tmp_path / "msi").rglob("*") if p.is_file()}
+    template = extracted["config.sample.yaml"]
+    with pytest.raises(ConfigError, match="placeholder"):
+        load_config(template, env={}, **none)
+    filled = tmp_path / "config.yaml"
+    filled.write_text(template.read_text().replace("ap_REPLACE_WITH_THE_ENROLMENT_TOKEN",
+                                                   "ap_0a1b2c3d_k3yM4t3r1alFromTokenCreate"))
+    assert load_config(filled, env={}, **none).config.org == ORG
+    task = ET.fromstring(extracted["access-probe-task.xml"].read_bytes())
+    assert task.tag == "{http://schemas.microsoft.com/windows/2004/02/mit/task}Task"
