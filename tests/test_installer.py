@@ -160,3 +160,23 @@ def test_deployment_guide_names_only_files_and_commands_that_exist() -> None:
         proc = subprocess.run([sys.executable, "-m", "access_probe.cli", *command.split(),
                                "--help"], capture_output=True, text=True, timeout=60, cwd=root)
         assert proc.returncode == 0, (command, proc.stderr)
+
+
+@pytest.mark.parametrize("unit", ["linux/access-probe.service",
+                                  "collector/access-probe-collector@.service"])
+def test_units_are_hardened(unit: str) -> None:
+    """systemd's own exposure score of each unit, offline: at most 2.0 of 10 ("OK"); the
+    hardening the package promises is in it. (The installed units are also checked with
+    `systemd-analyze verify` in tests/test_package.py.)"""
+    import subprocess
+
+    path = INSTALLER / unit
+    proc = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20",
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    text = path.read_text()
+    for setting in ("User=access-probe", "ProtectSystem=strict", "ProtectHome=yes",
+                    "NoNewPrivileges=yes", "PrivateTmp=yes", "StateDirectory=",
+                    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK",
+                    "CapabilityBoundingSet=\n", "RestartPreventExitStatus=2"):
+        assert setting in text, setting
