@@ -184,11 +184,20 @@ def installed(built: dict[str, Path]) -> Iterator[Path]:
     """The .deb installed with dpkg; purged afterwards, whatever happened."""
     before = package_state()
     assert not before, f"access-probe is already on this machine: {before}"
+    # On a machine where systemd runs, postinst would start the agent, and it would measure
+    # the packaged (Internet) catalogue: policy-rc.d says no, as scripts/setup does.
+    policy = Path("/usr/sbin/policy-rc.d")
+    made_policy = not policy.exists()
+    if made_policy:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
     try:
         run(["dpkg", "-i", str(built["deb"])])
         yield built["deb"]
     finally:
         run(["dpkg", "--purge", "access-probe"], check=False)
+        if made_policy:
+            policy.unlink()
 
 
 def test_deb_installs_runs_from_the_installed_copy_and_purges_clean(
