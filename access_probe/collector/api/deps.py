@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -128,8 +129,17 @@ async def _validated(model: type[M], body: bytes) -> M:
         raise InvalidInput(error_summary(exc)) from None
 
 
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = {"loc": ["body"], "msg": "NUL characters (\\u0000) are not accepted in any string"}
+
+
 async def submission(request: Request, state: StateDep) -> CheckIn:
+    """Refused before validation: a NUL in any string (PostgreSQL cannot store one in text,
+    and no field of the contract has a use for it)."""
     body = await read_limited(request, state.settings.max_body_bytes)
+    if _NUL.search(body):
+        raise InvalidInput([NUL_REFUSED])
     return await _validated(CheckIn, body)
 
 
