@@ -102,7 +102,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit`: by Content-Length
     before reading anything, else while streaming (chunked bodies)."""
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise HTTPException(400, "bad Content-Length")
     if declared is not None and int(declared) > limit:
         raise HTTPException(413, f"body larger than {limit} bytes")
