@@ -12,6 +12,7 @@ logged, the hash never with results, and its bucket row is deleted once it refil
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from access_probe import __version__
 from access_probe.catalogue import load_catalogue
@@ -42,6 +44,8 @@ from access_probe.collector.store import migrate, repo
 from access_probe.config import load_config
 from access_probe.engine.measure import Limits
 from access_probe.engine.netenv import NetEnv
+
+log = logging.getLogger(__name__)
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -80,6 +84,7 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     for module in (submissions, control, aggregate, pages):
         app.include_router(module.router)
     _handlers(app)
+    app.add_middleware(RefuseNulQuery)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -120,9 +125,35 @@ def _handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "the database is unavailable; try again later"},
                             status_code=503, headers={"Retry-After": "30"})
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        # The safety net behind the validation: a value the database refuses to store or
+        # compare (PostgreSQL's NUL in text, an out-of-range number) is the caller's input.
+        log.warning("database refused a value: %s", type(getattr(exc, "orig", exc)).__name__)
+        return JSONResponse({"detail": "invalid input: a value the database cannot store",
+                             "errors": []}, status_code=422)
+
     app.add_exception_handler(InvalidInput, invalid)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(sa.exc.OperationalError, unavailable)
+    app.add_exception_handler(sa.exc.DataError, unstorable)
+
+
+class RefuseNulQuery:
+    """A query string holding a NUL (`%00`) is refused with 422 before any route: no filter
+    value has a use for it, and PostgreSQL cannot compare text with one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%00" in scope.get("query_string", b""):
+            response = JSONResponse({"detail": "invalid input: query: NUL characters (%00) "
+                                               "are not accepted",
+                                     "errors": [{"loc": ["query"], "msg": "NUL"}]},
+                                    status_code=422)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -101,7 +102,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit`: by Content-Length
     before reading anything, else while streaming (chunked bodies)."""
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise HTTPException(400, "bad Content-Length")
     if declared is not None and int(declared) > limit:
         raise HTTPException(413, f"body larger than {limit} bytes")
@@ -128,8 +129,17 @@ async def _validated(model: type[M], body: bytes) -> M:
         raise InvalidInput(error_summary(exc)) from None
 
 
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = {"loc": ["body"], "msg": "NUL characters (\\u0000) are not accepted in any string"}
+
+
 async def submission(request: Request, state: StateDep) -> CheckIn:
+    """Refused before validation: a NUL in any string (PostgreSQL cannot store one in text,
+    and no field of the contract has a use for it)."""
     body = await read_limited(request, state.settings.max_body_bytes)
+    if _NUL.search(body):
+        raise InvalidInput([NUL_REFUSED])
     return await _validated(CheckIn, body)
 
 

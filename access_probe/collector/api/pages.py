@@ -43,6 +43,8 @@ def dashboard(request: Request, state: StateDep) -> Response:
         base = aggregate.parse_query(request.query_params.multi_items())
     except QueryError as exc:
         raise HTTPException(422, str(exc)) from None
+    except ValueError:  # a value that slipped past the parser's own checks ('hour=²')
+        raise HTTPException(422, "invalid query value") from None
     tables = [_table(state, title, keys, base) for title, keys in TABLES]
     totals = _table(state, "Results by status", ("status",), base)
     return state.templates.TemplateResponse(request, "dashboard.html", {
