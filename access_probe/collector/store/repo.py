@@ -293,16 +293,21 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
         selects.append(sa.select(*cols, table.c.org.label("by_org"), count.label("n"))
                        .where(*_where(table, query, since=since, until=until))
                        .group_by(*cols, table.c.org))
-    union = (selects[0] if len(selects) == 1 else sa.union_all(*selects)).subquery("parts")
-    by_org = (sa.select(*(union.c[k] for k in keys), union.c.by_org,
-                        sa.func.sum(union.c.n).label("n"))
-              .group_by(*(union.c[k] for k in keys), union.c.by_org)).subquery("by_org")
+    by_org = selects[0].subquery("by_org")
+    if len(selects) > 1:  # the same (key, organisation) can come from several parts
+        union = sa.union_all(*selects).subquery("parts")
+        by_org = (sa.select(*(union.c[k] for k in keys), union.c.by_org,
+                            sa.func.sum(union.c.n).label("n"))
+                  .group_by(*(union.c[k] for k in keys), union.c.by_org)).subquery("by_org")
     key_cols = [by_org.c[k] for k in keys]
     stmt = sa.select(*key_cols, sa.func.sum(by_org.c.n).label("n"),
                      sa.func.count().label("orgs"))
     if keys:
         stmt = stmt.group_by(*key_cols).order_by(sa.desc("n"), *key_cols)
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # the hash aggregates stay in memory (the 4 MB default spills them to disk)
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         rows = conn.execute(stmt).all()
     return [AggregateRow(keys=tuple(_value(k, v) for k, v in zip(keys, row[:-2], strict=True)),
                          count=int(row[-2]), orgs=int(row[-1]))
@@ -317,6 +322,7 @@ def _value(key: str, value: Any) -> Any:
     return value
 
 
+AGGREGATE_WORK_MEM = "64MB"
 _HOURS_COVER = {"hour", "day", "org", *HOUR_DIMENSIONS, *DERIVED}
 
 
@@ -397,3 +403,30 @@ def _where(table: sa.Table, query: AggregateQuery, *, since: date | None = None,
     if until:
         clauses.append(period <= until)
     return clauses
+
+
+# --- maintenance ------------------------------------------------------------------------
+
+def rebuild_rollups(engine: Engine, *, since: date | None = None) -> None:
+    """Recount every rollup from the stored results (from `since` on, when given): after a
+    bulk load that bypassed the ingest, or to check the rollups. One transaction."""
+    postgres = engine.dialect.name == "postgresql"
+    month = "date_trunc('month', day)::date" if postgres else "strftime('%Y-%m-01', day)"
+    value = {"day": "day", "hour": "hour", "org": "org", "month": month,
+             "interception": "CASE WHEN interception_issuer IS NULL THEN 'no' ELSE 'yes' END"}
+    with engine.begin() as conn:
+        for table, keys in ROLLUPS:
+            where, params = "", {}
+            if since is not None:
+                start = since.replace(day=1) if "month" in keys else since
+                period = "month" if "month" in keys else "day"
+                conn.execute(table.delete().where(table.c[period] >= start))
+                where, params = "WHERE day >= :start", {"start": start}
+            else:
+                conn.execute(table.delete())
+            exprs = [value.get(k, f"coalesce({k}, '')") for k in keys]
+            derived = ", ".join(f"max(coalesce({d}, ''))" for d in DERIVED)
+            conn.execute(sa.text(
+                f"INSERT INTO {table.name} ({', '.join(keys)}, {', '.join(DERIVED)}, count) "
+                f"SELECT {', '.join(exprs)}, {derived}, count(*) FROM results {where} "
+                f"GROUP BY {', '.join(exprs)}"), params)
