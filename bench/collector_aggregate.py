@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import secrets
-import statistics
 import sys
 import threading
 import time

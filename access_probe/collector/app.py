@@ -10,6 +10,8 @@ the address is neither stored nor logged.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,10 +38,11 @@ from access_probe.collector.models_in import CheckIn, ControlRequest
 from access_probe.collector.ratelimit import RateLimiter
 from access_probe.collector.settings import ENV_VAR, Settings
 from access_probe.collector.state import Collector
-from access_probe.collector.store import migrate, repo
+from access_probe.collector.store import migrate, partitions, repo
 from access_probe.config import load_config
 from access_probe.engine.measure import Limits
 from access_probe.engine.netenv import NetEnv
+from access_probe.schema import utc_now
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -62,7 +65,9 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
         if not migrate.is_current(engine):
             raise SchemaNotCurrent("the database schema is not current: run "
                                    "`access-probe collector migrate --db URL` first")
+        upkeep = asyncio.create_task(_maintenance(engine, settings.retention_days))
         yield
+        upkeep.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
 
@@ -73,6 +78,24 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     _handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+MAINTENANCE_SECONDS = 3600.0
+log = logging.getLogger(__name__)
+
+
+async def _maintenance(engine: sa.engine.Engine, retention_days: int) -> None:
+    """Hourly: next month's partition ahead of need, and the retention. Every process runs
+    it; the statements are idempotent, so several replicas doing so is harmless."""
+    while True:
+        try:
+            await asyncio.to_thread(partitions.create_ahead, engine, now=utc_now())
+            if retention_days:
+                await asyncio.to_thread(partitions.retain, engine, days=retention_days,
+                                        now=utc_now())
+        except sa.exc.SQLAlchemyError as exc:  # the database is down: try again next hour
+            log.warning("maintenance failed: %s", str(exc).splitlines()[0])
+        await asyncio.sleep(MAINTENANCE_SECONDS)
 
 
 def create_app_from_env() -> FastAPI:
