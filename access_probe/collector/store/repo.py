@@ -50,8 +50,11 @@ RAW_COLUMNS = ("id", "measured_at", "org", "council_type", "nation", "region", "
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = normalise_db_url(url)
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                                pool_pre_ping=True)
+        # No pre-ping: it cost a round trip on every checkout (about a tenth of a submission's
+        # server time). A connection the server dropped fails its first statement instead;
+        # SQLAlchemy sees the disconnect and empties the pool, the request answers 503 and
+        # the next one connects afresh.
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
