@@ -133,7 +133,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(url: str, workers: int) -> Iterator[int]:
+def serving(url: str, workers: int) -> Iterator[tuple[int, int]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "access_probe", "collector", "serve", "--db", url, "--port",
@@ -154,10 +154,42 @@ def serving(url: str, workers: int) -> Iterator[int]:
                                  if proc.stderr else "collector did not start")
             time.sleep(0.2)
         time.sleep(0.5 * workers)  # every worker up, not only the first
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+def cpu_now(server_pid: int, engine: sa.engine.Engine) -> tuple[float, float]:
+    """(collector processes' CPU seconds, this database's PostgreSQL backends' CPU seconds);
+    Linux /proc only (0 elsewhere). Backends of pooled connections live on between runs."""
+    server = sum(_cpu_seconds(p) for p in (server_pid, *_children(server_pid)))
+    database = 0.0
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                        "current_database() AND pid <> pg_backend_pid()"))
+            database = sum(_cpu_seconds(p) for (p,) in pids)
+    return server, database
 
 
 def post_all(port: int, bodies: list[bytes], token: str, clients: int,
@@ -240,10 +272,12 @@ def run(backend: str, n: int, workers: int, clients: int, max_seconds: float) ->
         repo.insert_token(engine, record=TokenRecord(
             id=new.id, secret_hash=new.secret_hash, org=None, admin=True,
             created_at=datetime.now(UTC), revoked_at=None))
-        with serving(url, workers) as port:
+        with serving(url, workers) as (port, pid):
             post_all(port, bodies[:2 * clients], new.token, clients, max_seconds)  # warm up
             empty(engine)
+            before, client0 = cpu_now(pid, engine), time.process_time()
             acked, seconds = post_all(port, bodies, new.token, clients, max_seconds)
+            after, client = cpu_now(pid, engine), time.process_time() - client0
             again, _ = post_all(port, bodies[:clients], new.token, clients, max_seconds)
         stored = repo.count_results(engine)
         totals = repo.rollup_totals(engine)
@@ -256,9 +290,17 @@ def run(backend: str, n: int, workers: int, clients: int, max_seconds: float) ->
         raw = len(rows) / baseline(engine, rows)
         engine.dispose()
     what = "COPY" if backend == "postgres" else "executemany per 100 rows"
+    batches = acked / BATCH
+    server_ms = (after[0] - before[0]) / batches * 1000
+    db_ms = (after[1] - before[1]) / batches * 1000
     print(f"{backend}: API {api:,.0f} results/s ({acked} results, {seconds:.1f} s, batches of "
           f"{BATCH}, {clients} clients, {workers} workers); raw {what} {raw:,.0f} results/s; "
           f"API/raw {api / raw:.2f}")
+    # CPU per batch does not depend on what else the machine runs; wall-clock rates do
+    print(f"  CPU per batch of {BATCH}: collector {server_ms:.1f} ms, PostgreSQL backends "
+          f"{db_ms:.1f} ms, load clients {client / batches * 1000:.1f} ms; the collector and "
+          f"database alone on {os.cpu_count()} cores would take "
+          f"{os.cpu_count() * 1000 / max(server_ms + db_ms, 0.01) * BATCH:,.0f} results/s")
     return api
 
 
