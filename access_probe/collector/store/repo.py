@@ -38,6 +38,12 @@ from access_probe.collector.store.tables import (
     tokens,
 )
 
+orjson: Any
+try:
+    import orjson
+except ImportError:  # pragma: no cover - an optional speed-up
+    orjson = None
+
 Source = Literal["rollup", "results"]
 
 _RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock, serialization failure: safe to run again
@@ -258,8 +264,15 @@ def _rollup_rows(new: Sequence[StoredResult], keys: Sequence[str]) -> list[tuple
             + derived[key[org_at]] + (n,) for key, n in sorted(counts.items())]
 
 
+def _dumps(value: object) -> str:
+    """JSON text of a batch: orjson (several times faster on a batch) when installed."""
+    if orjson is not None:
+        return str(orjson.dumps(value).decode())
+    return _ENCODER.encode(value)
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators) builds one
-_dumps = _ENCODER.encode  # encoder per call, which costs more than the encoding
+# encoder per call, which costs more than encoding a small value
 
 
 def count_results(engine: Engine) -> int:
