@@ -52,6 +52,9 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+AGENT_KEY = "~agent"  # in a spooled context: the document's agent field, not a context key
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpoolLimits:
     max_results: int = 100000
@@ -94,13 +97,17 @@ class Batch:
     def document(self) -> dict[str, Any]:
         stamps = sorted(str(r.get("measured_at") or "") for r in self.results)
         stamps = [s for s in stamps if s] or [iso(utc_now())]
-        return {
+        context = {k: v for k, v in self.context.items() if k != AGENT_KEY}
+        doc = {
             "schema": CHECK_SCHEMA,
             "started_at": stamps[0],
             "finished_at": stamps[-1],
-            "context": self.context,
+            "context": context,
             "results": list(self.results),
         }
+        if isinstance(self.context.get(AGENT_KEY), str):
+            doc["agent"] = self.context[AGENT_KEY]
+        return doc
 
     def split(self) -> tuple[Batch, Batch]:
         half = len(self.results) // 2
@@ -167,9 +174,14 @@ class Spool:
 
     def enqueue(self, document: dict[str, Any]) -> int:
         """Store every result of an anonymised check document; returns how many were new."""
-        context = json.dumps(document.get("context") or {}, sort_keys=True)
+        # The document's agent ("access-probe/0.1.0") travels with the context, so the batch
+        # posted later names the agent version that measured its results.
+        context = dict(document.get("context") or {})
+        if isinstance(document.get("agent"), str):
+            context[AGENT_KEY] = document["agent"]
+        context_json = json.dumps(context, sort_keys=True)
         now = _ts(self.clock())
-        rows = [(str(r["id"]), context, json.dumps(r, sort_keys=True), now)
+        rows = [(str(r["id"]), context_json, json.dumps(r, sort_keys=True), now)
                 for r in document.get("results") or ()]
         with self._write() as db:
             before = db.total_changes

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 # `category` is the catalogue's category of the target; `blocking_category` the category a
 # filter's block page states; `interception` "yes" when the TLS certificate was an inspection
@@ -87,13 +88,37 @@ def row_json(query: AggregateQuery, row: AggregateRow) -> dict[str, str | int | 
     return doc
 
 
-def to_csv(query: AggregateQuery, rows: Iterable[AggregateRow]) -> str:
+Describe = Callable[[str], tuple[str | None, str | None]]  # org code -> (name, council type)
+
+
+def _no_names(_code: str) -> tuple[str | None, str | None]:
+    return None, None
+
+
+def to_csv(query: AggregateQuery, rows: Iterable[AggregateRow], *,
+           describe: Describe = _no_names) -> str:
+    """The rows as CSV; grouped by `org`, the council's name and type follow its code
+    (`org_name`, `org_type`) so a spreadsheet reader need not look codes up."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*query.group_by, "count", "orgs"])
+    at = query.group_by.index("org") + 1 if "org" in query.group_by else None
+    header = [*query.group_by, "count", "orgs"]
+    if at is not None:
+        header[at:at] = ["org_name", "org_type"]
+    writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(v) for v in row.keys] + [row.count, row.orgs])
+        cells = [_cell(v) for v in row.keys] + [str(row.count), str(row.orgs)]
+        if at is not None:
+            cells[at:at] = [_cell(v) for v in describe(str(row.keys[at - 1] or ""))]
+        writer.writerow(cells)
     return out.getvalue()
+
+
+def with_names(rows: Iterable[dict[str, Any]], describe: Describe) -> Iterator[dict[str, Any]]:
+    """Raw export rows with `org_name` added from the organisation code."""
+    for row in rows:
+        row["org_name"] = describe(str(row.get("org") or ""))[0]
+        yield row
 
 
 def rows_csv(header: Sequence[str], rows: Iterable[Mapping[str, object]]) -> Iterable[str]:

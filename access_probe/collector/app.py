@@ -12,6 +12,7 @@ logged, the hash never with results, and its bucket row is deleted once it refil
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -40,10 +41,11 @@ from access_probe.collector.models_in import CheckIn, ControlRequest
 from access_probe.collector.settings import ENV_VAR, Settings
 from access_probe.collector.shared import AddressHasher, SharedCache, SharedRateLimiter
 from access_probe.collector.state import Collector
-from access_probe.collector.store import migrate, repo
+from access_probe.collector.store import migrate, partitions, repo
 from access_probe.config import load_config
 from access_probe.engine.measure import Limits
 from access_probe.engine.netenv import NetEnv
+from access_probe.schema import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,9 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
         if not migrate.is_current(engine):
             raise SchemaNotCurrent("the database schema is not current: run "
                                    "`access-probe collector migrate --db URL` first")
+        upkeep = asyncio.create_task(_maintenance(engine, settings.retention_days))
         yield
+        upkeep.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
 
@@ -87,6 +91,24 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     app.add_middleware(RefuseNulQuery)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+MAINTENANCE_SECONDS = 3600.0
+log = logging.getLogger(__name__)
+
+
+async def _maintenance(engine: sa.engine.Engine, retention_days: int) -> None:
+    """Hourly: next month's partition ahead of need, and the retention. Every process runs
+    it; the statements are idempotent, so several replicas doing so is harmless."""
+    while True:
+        try:
+            await asyncio.to_thread(partitions.create_ahead, engine, now=utc_now())
+            if retention_days:
+                await asyncio.to_thread(partitions.retain, engine, days=retention_days,
+                                        now=utc_now())
+        except sa.exc.SQLAlchemyError as exc:  # the database is down: try again next hour
+            log.warning("maintenance failed: %s", str(exc).splitlines()[0])
+        await asyncio.sleep(MAINTENANCE_SECONDS)
 
 
 def create_app_from_env() -> FastAPI:

@@ -38,6 +38,10 @@ def register(subparsers: Any) -> None:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     _db_option(migrate, creates=True)
     migrate.set_defaults(handler=_database_errors(cmd_migrate))
+    maintain = sub.add_parser("maintain", help="make next month's partition, apply the retention")
+    _db_option(maintain, creates=True)
+    _retention_option(maintain)
+    maintain.set_defaults(handler=_database_errors(cmd_maintain))
     _token_parsers(sub)
     _demo_parser(sub)
 
@@ -50,6 +54,21 @@ def _db_option(parser: argparse.ArgumentParser, *, creates: bool = False) -> Non
         parser.add_argument("--create-db", action="store_true",
                             help="create the SQLite file's folder when it does not exist "
                                  "(otherwise a mistyped path is an error)")
+
+
+def _retention_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retention-days", type=int, default=None, metavar="DAYS",
+                        help="drop raw results measured longer ago than this (0: keep all; "
+                             "default: ACCESS_PROBE_RETENTION_DAYS, else 0); counts are kept")
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from access_probe.collector.settings import retention_from_env
+
+    days = args.retention_days if args.retention_days is not None else retention_from_env()
+    if days < 0:
+        raise UsageError("--retention-days must not be negative")
+    return int(days)
 
 
 def _serve_parser(sub: Any) -> None:
@@ -85,6 +104,7 @@ def _serve_parser(sub: Any) -> None:
                             "the client is answered 429 (throttles token guessing)")
     serve.add_argument("--auth-failure-burst", type=int, default=20,
                        help="failed authentications a client may make at once")
+    _retention_option(serve)
     serve.set_defaults(handler=_database_errors(cmd_serve))
 
 
@@ -143,7 +163,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         control_per_minute=args.control_per_minute, control_burst=args.control_burst,
         control_cache_seconds=args.control_cache_seconds,
         auth_failures_per_minute=args.auth_failures_per_minute,
-        auth_failure_burst=args.auth_failure_burst)
+        auth_failure_burst=args.auth_failure_burst,
+        retention_days=_retention(args))
     _ready_engine(settings.db_url).dispose()
     # The caller's address is personal data: no access log, no proxy-header rewriting.
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False,
@@ -160,15 +181,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from access_probe.collector.store import migrate, repo
+    from access_probe.collector.store import migrate, partitions, repo
+    from access_probe.schema import utc_now
 
     engine = repo.make_engine(_db_url(args))
     try:
         before = migrate.current(engine)
         migrate.upgrade(engine)
+        partitions.create_ahead(engine, now=utc_now())
         _out(f"schema at {migrate.current(engine)} (was {before or 'empty'})")
     finally:
         engine.dispose()
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from access_probe.collector.store import partitions
+    from access_probe.schema import utc_now
+
+    engine = _ready_engine(_db_url(args))
+    try:
+        now = utc_now()
+        partitions.create_ahead(engine, now=now)
+        days = _retention(args)
+        gone = partitions.retain(engine, days=days, now=now)
+    finally:
+        engine.dispose()
+    what = ("partitions dropped" if engine.dialect.name == "postgresql" else "results deleted")
+    _out(f"retention {days or 'off'}: {gone} {what}" if days else "retention off (0 days)")
     return 0
 
 

@@ -4,6 +4,7 @@ to scheme, host and path, council facts looked up from the organisation code."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from access_probe.collector.councils import Councils
@@ -44,7 +45,7 @@ def _stored(r: ResultIn, *, doc: CheckIn, org: str,
         blocking_category=r.blocking.category if r.blocking else None,
         interception_issuer=r.interception.issuer if r.interception else None,
         control_status=r.control.status if r.control else None,
-        timings=dict(r.timings_ms),
+        timings=r.timings_ms,
         evidence=r.evidence.model_dump(mode="json") if r.evidence else None,
         agent=doc.agent,
         measured_at=measured_at,
@@ -54,6 +55,7 @@ def _stored(r: ResultIn, *, doc: CheckIn, org: str,
     )
 
 
+@lru_cache(maxsize=65536)  # agents probe the same few hundred URLs every hour
 def strip_url(url: str) -> str:
     """Scheme, host, port and path only: a query string or fragment can carry a person's
     identifiers, and user:password@ certainly does."""

@@ -8,6 +8,7 @@ example" in the contract), so any well-formed name is accepted.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -47,14 +48,18 @@ def _parsable(url: str) -> str:
 
 
 def _plausible_time(ts: datetime) -> datetime:
-    """Naive times are UTC; a time before the project or a day ahead is a broken clock."""
+    """Naive times are UTC; a time before the project or a day ahead is a broken clock.
+    (Called for every result: plain timestamps, no aware `now()` per call.)"""
     ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    if not EARLIEST <= ts <= datetime.now(UTC) + timedelta(days=1):
+    if not _EARLIEST_TS <= ts.timestamp() <= time.time() + _DAY:
         raise ValueError("time is implausible (before 2020 or in the future)")
-    return ts.astimezone(UTC)
+    return ts if ts.utcoffset() == _ZERO else ts.astimezone(UTC)
 
 
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+_EARLIEST_TS = EARLIEST.timestamp()
+_DAY = timedelta(days=1).total_seconds()
+_ZERO = timedelta(0)
 Time = Annotated[datetime, AfterValidator(_plausible_time)]
 URL = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_http_url)]
 # The agent's anonymiser blanks a URL it cannot clean, and names ad-hoc targets by URL.
@@ -91,7 +96,7 @@ class EvidenceIn(_Strict):
     http: Id | None = None
     http_status: HTTPStatus | None = None
     proxy_status: HTTPStatus | None = None
-    fingerprints: Annotated[list[Id], Field(max_length=32)] = []
+    fingerprints: Annotated[list[Id], Field(max_length=32, default_factory=list)]
 
 
 class ResultIn(_Strict):
@@ -102,7 +107,7 @@ class ResultIn(_Strict):
     status: Status
     blocking: BlockingIn | None = None
     interception: InterceptionIn | None = None
-    timings_ms: Annotated[dict[Name, Ms], Field(max_length=16)] = {}
+    timings_ms: Annotated[dict[Name, Ms], Field(max_length=16, default_factory=dict)]
     control: ControlIn | None = None
     category: Id | None = None
     evidence: EvidenceIn | None = None

@@ -47,6 +47,10 @@ class Settings:
     control_deadline_seconds: float = 30.0
     control_workers: int = 16
     db_pool_size: int = 5
+    # Raw results measured longer ago than this are dropped (whole monthly partitions on
+    # PostgreSQL, rows on SQLite) by `collector maintain` and hourly by `serve`; 0 keeps all.
+    # The rollups' counts are kept. Default from ACCESS_PROBE_RETENTION_DAYS.
+    retention_days: int = 0
 
     def __post_init__(self) -> None:
         _check_db_url(self.db_url)
@@ -54,6 +58,10 @@ class Settings:
                   "db_pool_size", "submit_per_minute", "control_per_minute",
                   "auth_failures_per_minute", "auth_failure_burst",
                   "control_deadline_seconds")
+        if isinstance(self.retention_days, bool) or not isinstance(self.retention_days, int) \
+                or self.retention_days < 0:
+            raise ConfigError("must be a whole number of days, 0 to keep everything",
+                              key="retention_days")
         if self.control_cache_seconds < 0:
             raise ConfigError("must not be negative", key="control_cache_seconds")
         for path, key in ((self.config, "config"), (self.targets, "targets")):
@@ -74,6 +82,21 @@ class Settings:
         data["targets"] = Path(data["targets"]) if data.get("targets") else None
         data["control_allow"] = parse_networks(data.get("control_allow") or ())
         return cls(**data)
+
+
+RETENTION_ENV = "ACCESS_PROBE_RETENTION_DAYS"
+
+
+def retention_from_env(environ: dict[str, str] | None = None) -> int:
+    import os
+
+    text = (environ if environ is not None else os.environ).get(RETENTION_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ConfigError(f"{RETENTION_ENV} must be a whole number of days, not {text!r}",
+                          key="retention_days")
+    return int(text)
 
 
 def parse_networks(texts: object) -> tuple[Network, ...]:

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 
+from access_probe import __version__
 from access_probe.agent.anonymise import anonymise
 from access_probe.agent.runtime import collapse_offline
 from access_probe.agent.spool import Spool
@@ -156,6 +157,8 @@ def test_run_once_end_to_end(tmp_path: Path, site: str, real_collector: RealColl
     rows = real_collector.raw()
     ids = history_ids(tmp_path / "data")
     assert len(ids) == 6 and {r["id"] for r in rows} == ids  # every result, once
+    # the agent's version rides through the spool into every stored result
+    assert {r["agent"] for r in rows} == {f"access-probe/{__version__}"}
     by_status = sorted(r["status"] for r in rows)
     assert by_status == ["accessible"] * 4 + ["blocked"] * 2
     blocked = [r for r in rows if r["status"] == "blocked"]

@@ -30,6 +30,16 @@ _PARAMS: list[dict[str, Any]] = [
 _ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 422)}
 
 
+RAW_HEADER = (*repo.RAW_COLUMNS[:3], "org_name", *repo.RAW_COLUMNS[3:])  # name after code
+
+
+def describer(state: Collector) -> aggregate.Describe:
+    def describe(code: str) -> tuple[str | None, str | None]:
+        council = state.councils.lookup(code)
+        return (council.name, council.type) if council else (None, None)
+    return describe
+
+
 def parse(request: Request, *, extra: tuple[str, ...] = ()) -> AggregateQuery:
     try:
         return aggregate.parse_query(request.query_params.multi_items(), extra=extra)
@@ -64,9 +74,12 @@ def export_csv(request: Request, who: PrincipalDep, state: StateDep) -> Streamin
     if request.query_params.get("raw") == "1":
         if not who.admin:
             raise HTTPException(403, "raw export needs an administrator token")
-        lines = aggregate.rows_csv(repo.RAW_COLUMNS, repo.raw_results(state.engine, query=query))
+        lines = aggregate.rows_csv(
+            RAW_HEADER, aggregate.with_names(repo.raw_results(state.engine, query=query),
+                                             describer(state)))
         return StreamingResponse(lines, media_type="text/csv", headers=headers)
     rows, suppressed = visible(state, who, query)
     headers["X-Suppressed-Rows"] = str(suppressed)
-    return StreamingResponse(iter([aggregate.to_csv(query, rows)]), media_type="text/csv",
+    text = aggregate.to_csv(query, rows, describe=describer(state))
+    return StreamingResponse(iter([text]), media_type="text/csv",
                              headers=headers)

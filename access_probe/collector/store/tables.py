@@ -16,8 +16,8 @@ each at two grains:
   monthly table answers whole months (and questions with no period at all) from a table some
   30x smaller than the daily one; the aggregate adds the daily rows for the partial months at
   the edges of a period.
-- `hours_day` / `hours_month`: the hour of day by organisation, network and status only, so
-  questions by hour stay small too.
+- `hours_day` / `hours_month`: the hour of day by organisation and status only, so questions
+  by hour stay small too (an hour question naming any other key reads the raw results).
 
 council_type, nation and region are functions of the organisation: carried, not keyed.
 """
@@ -95,7 +95,7 @@ result_ids = sa.Table(
 
 DIMENSIONS = ("network", "service", "category", "status", "layer", "method", "vendor",
               "blocking_category", "interception")
-HOUR_DIMENSIONS = ("network", "status")
+HOUR_DIMENSIONS = ("status",)
 DERIVED = ("council_type", "nation", "region")  # functions of org: carried, not keyed
 
 

@@ -1,7 +1,7 @@
 """The national-scale store: `results` partitioned by month on PostgreSQL with `result_ids` as
 the one unique index over all partitions (idempotent ingest), and the rollups redesigned as
 counts_day/counts_month (every key but the hour, by day and by month) and hours_day/hours_month
-(hour of day by organisation, network and status), rebuilt from the stored results. The old
+(hour of day by organisation and status), rebuilt from the stored results. The old
 rollups result_counts and result_counts_daily are dropped.
 
 Revision ID: 0003
@@ -23,7 +23,7 @@ depends_on = None
 
 _DIMENSIONS = ("network", "service", "category", "status", "layer", "method", "vendor",
                "blocking_category", "interception")
-_HOUR_DIMENSIONS = ("network", "status")
+_HOUR_DIMENSIONS = ("status",)
 _DERIVED = ("council_type", "nation", "region")
 _ROLLUPS = {
     "counts_day": ("day", "org", *_DIMENSIONS),

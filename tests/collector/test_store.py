@@ -1,0 +1,159 @@
+"""The store at scale: idempotent ingest counted once in every rollup, the new aggregate keys,
+the agent's version, CSV names next to codes, monthly partitions and the retention, and the
+rollup choice for a period (monthly rows for whole months, daily rows at the edges)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from access_probe.collector.aggregate import AggregateQuery
+from access_probe.collector.store import migrate, partitions, repo
+from access_probe.collector.store.records import StoredResult
+from access_probe.collector.store.repo import _split
+from access_probe.collector.store.tables import counts_day, counts_month, results
+from tests.collector.conftest import ORGS, Collector, auth, document, postgres_database, result
+
+
+def test_a_batch_sent_twice_is_counted_once_in_every_rollup(collector: Collector) -> None:
+    token = collector.token(ORGS[0])
+    doc = document(ORGS[0], [result(), result("blocked"), result("blocked", service="x")])
+    assert collector.submit(token, doc).json() == {"accepted": 3, "duplicates": 0}
+    assert collector.submit(token, doc).json() == {"accepted": 0, "duplicates": 3}
+    engine = repo.make_engine(collector.db_url)
+    assert repo.count_results(engine) == 3
+    assert repo.rollup_totals(engine) == (3, 3, 3, 3)
+    engine.dispose()
+    admin = collector.token(admin=True)
+    for group_by in ("status", "hour,status", "day", "service,status"):
+        rows = collector.aggregate(admin, group_by=group_by).json()["rows"]
+        assert sum(r["count"] for r in rows) == 3, group_by
+
+
+def test_group_by_blocking_category_and_interception(collector: Collector) -> None:
+    admin = collector.token(admin=True)
+    for n, org in enumerate(ORGS[:3]):
+        items = [result("blocked"), result(interception={"issuer": f"Council {n} CA"})]
+        assert collector.submit(collector.token(org), document(org, items)).status_code == 200
+    rows = collector.aggregate(admin, group_by="blocking_category,interception").json()["rows"]
+    assert sorted(rows, key=repr) == sorted([
+        {"blocking_category": "Social Networking", "interception": "no", "count": 3,
+         "orgs": 3},
+        {"blocking_category": None, "interception": "yes", "count": 3, "orgs": 3}], key=repr)
+    filtered = collector.aggregate(admin, group_by="status", interception="yes").json()
+    assert filtered["rows"] == [{"status": "accessible", "count": 3, "orgs": 3}]
+    # an organisation token sees the same (3 councils each), nothing suppressed
+    assert collector.aggregate(collector.token(ORGS[0]),
+                               group_by="interception").json()["suppressed"] == 0
+
+
+def test_agent_version_and_council_names_in_the_csv(collector: Collector) -> None:
+    doc = {**document(ORGS[0], [result("blocked")]), "agent": "access-probe/9.8.7"}
+    assert collector.submit(collector.token(ORGS[0]), doc).status_code == 200
+    admin = auth(collector.token(admin=True))
+    raw = collector.http.get("/api/v1/export.csv?raw=1", headers=admin)
+    (row,) = list(csv.DictReader(io.StringIO(raw.text)))
+    assert row["agent"] == "access-probe/9.8.7"
+    assert row["org_name"] == "Adur District Council"
+    assert list(row)[2:5] == ["org", "org_name", "council_type"]
+    table = collector.http.get("/api/v1/export.csv", headers=admin,
+                               params={"group_by": "status,org"})
+    header, line = list(csv.reader(io.StringIO(table.text)))
+    assert header == ["status", "org", "org_name", "org_type", "count", "orgs"]
+    assert line == ["blocked", ORGS[0], "Adur District Council", "Non-metropolitan district",
+                    "1", "1"]
+
+
+def _stored(measured: datetime, org: str = ORGS[0]) -> StoredResult:
+    return StoredResult(
+        id=uuid.uuid4(), org=org, council_type="t", nation="England", region=None,
+        network="lan", service="facebook", category="social", target="facebook",
+        url="https://www.facebook.com/", status="accessible", layer=None, method=None,
+        vendor=None, blocking_category=None, interception_issuer=None, control_status=None,
+        timings={"total": 1.0}, evidence=None, agent="access-probe/0.1.0",
+        measured_at=measured, day=measured.date(), hour=measured.hour, submitted_at=measured)
+
+
+@pytest.mark.postgres
+def test_partitions_are_made_at_ingest_and_dropped_by_the_retention() -> None:
+    now = datetime.now(UTC)
+    old = [datetime(2024, 1, 10, 5, tzinfo=UTC), datetime(2024, 2, 20, 6, tzinfo=UTC)]
+    with postgres_database() as url:
+        engine = repo.make_engine(url)
+        migrate.upgrade(engine)
+        batch = [_stored(t) for t in (*old, now)]
+        assert repo.ingest(engine, batch=batch).accepted == 3
+        with engine.connect() as conn:
+            months = partitions.existing_months(conn)
+        assert {date(2024, 1, 1), date(2024, 2, 1), now.date().replace(day=1)} <= set(months)
+        # 400 days: January and February 2024 end before the cutoff, this month does not
+        assert partitions.retain(engine, days=400, now=now) >= 2
+        with engine.connect() as conn:
+            months = partitions.existing_months(conn)
+            kept = conn.execute(sa.select(results.c.measured_at)).scalars().all()
+        assert date(2024, 1, 1) not in months and date(2024, 2, 1) not in months
+        assert len(kept) == 1
+        assert repo.rollup_totals(engine)[0] == 3  # the counts stay
+        # the ingest makes a dropped month's partition again when a late result comes
+        assert repo.ingest(engine, batch=[_stored(old[0])]).accepted == 1
+        assert repo.count_results(engine) == 2
+        engine.dispose()
+
+
+def test_retention_on_sqlite_deletes_old_rows(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/r.sqlite3"
+    engine = repo.make_engine(url)
+    migrate.upgrade(engine)
+    now = datetime.now(UTC)
+    repo.ingest(engine, batch=[_stored(now - timedelta(days=d)) for d in (1, 50, 400)])
+    assert partitions.retain(engine, days=30, now=now) == 2
+    assert partitions.retain(engine, days=0, now=now) == 0
+    assert repo.count_results(engine) == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    (None, None), (date(2026, 1, 15), None), (None, date(2026, 3, 10)),
+    (date(2026, 1, 1), date(2026, 3, 31)), (date(2026, 1, 15), date(2026, 1, 20)),
+    (date(2026, 1, 15), date(2026, 3, 10)), (date(2026, 1, 31), date(2026, 2, 1)),
+    (date(2026, 2, 1), date(2026, 2, 28)), (date(2025, 12, 31), date(2026, 3, 1))])
+def test_a_period_is_split_into_whole_months_and_edge_days(since: date | None,
+                                                          until: date | None) -> None:
+    parts = _split(counts_day, counts_month, since, until)
+    covered: list[date] = []
+    lo, hi = date(2025, 11, 1), date(2026, 5, 31)
+    for table, a, b in parts:
+        day = a or lo
+        while day <= (b or hi):
+            if table is counts_month:
+                assert day.day == 1 or day == (a or lo)  # whole months only
+                covered += [day + timedelta(days=i) for i in range(31)
+                            if (day + timedelta(days=i)).month == day.month]
+                day = partitions.next_month(day)
+            else:
+                covered.append(day)
+                day += timedelta(days=1)
+    wanted = [lo + timedelta(days=i) for i in range((hi - lo).days + 1)
+              if (since is None or lo + timedelta(days=i) >= since)
+              and (until is None or lo + timedelta(days=i) <= until)]
+    assert sorted(covered) == wanted  # every day once, nothing outside the period
+
+
+def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object) -> None:
+    engine = repo.make_engine(f"sqlite:///{tmp_path}/p.sqlite3")
+    migrate.upgrade(engine)
+    start = datetime(2026, 1, 20, tzinfo=UTC)
+    repo.ingest(engine, batch=[_stored(start + timedelta(hours=7 * n), ORGS[n % 4])
+                               for n in range(300)])
+    for since, until in ((None, None), (date(2026, 1, 25), date(2026, 3, 3)),
+                         (date(2026, 2, 1), None), (None, date(2026, 2, 28))):
+        for keys in (("org",), ("hour",), ("day",), ("council_type", "network")):
+            query = AggregateQuery(group_by=keys, since=since, until=until)
+            assert (repo.aggregate(engine, query=query)
+                    == repo.aggregate(engine, query=query, source="results")), (keys, since)
+    engine.dispose()
