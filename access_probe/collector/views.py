@@ -46,9 +46,9 @@ METHOD_NAMES = {
     "captive-portal": "Captive portal", "auth-page": "Sign-in page"}
 
 
-def network_kind(label: str | None) -> str:
+def network_kind(label: object) -> str:
     """staff, members or public, from a free-text network label."""
-    text = (label or "").lower()
+    text = str(label or "").lower()
     if "member" in text or "chamber" in text or "councillor" in text:
         return "members"
     if "public" in text or "guest" in text or "visitor" in text:

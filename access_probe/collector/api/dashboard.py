@@ -33,8 +33,11 @@ PAGE_PARAMS = ("period", "by")
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(packages=[("access_probe.collector", "static")]),
               name="static")
+    from access_probe.collector.api import report
+
     app.include_router(session.router)
     app.include_router(router)
+    app.include_router(report.router)
 
     @app.middleware("http")
     async def security_headers(request: Request,
