@@ -61,7 +61,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         # Markup in a network label and a block page's category, from three councils.
         for org in orgs[:3]:
             token = make_token(db_url, org)
-            blocked = result("blocked", service="reddit")
+            blocked = result("blocked", service="example-forum")
             blocked["blocking"]["category"] = EVIL_CATEGORY
             httpx.post(f"{url}/api/v1/submissions", headers=auth(token), timeout=30,
                        json=document(org, [blocked], network=EVIL)).raise_for_status()
