@@ -10,6 +10,9 @@ at least k councils make it up (the API's small-cell threshold); an administrato
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,13 +98,39 @@ def period_start(period: str, today: date) -> date | None:
     return today - timedelta(days=days - 1) if days else None
 
 
+CACHE_SECONDS = 30.0  # how long a query's counts are reused (0: never)
+_CACHE_SIZE = 512
+_Entries = dict[AggregateQuery, tuple[float, list[AggregateRow]]]
+_cache: weakref.WeakKeyDictionary[Engine, _Entries] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
 def run_all(engine: Engine, queries: dict[str, AggregateQuery]
             ) -> dict[str, list[AggregateRow]]:
-    """The page's queries, at most four at a time on the engine's pool."""
-    with ThreadPoolExecutor(max_workers=min(4, len(queries))) as pool:
-        futures = {name: pool.submit(repo.aggregate, engine, query=q)
-                   for name, q in queries.items()}
-        return {name: f.result() for name, f in futures.items()}
+    """The page's queries, at most four at a time on the engine's pool. Counts are reused
+    for CACHE_SECONDS: the same figures serve every visitor (suppression is applied after),
+    so a busy dashboard costs the database one set of queries per half-minute."""
+    now = time.monotonic()
+    found: dict[str, list[AggregateRow]] = {}
+    with _cache_lock:
+        for name, q in queries.items():
+            hit = _cache.get(engine, {}).get(q)
+            if hit and now - hit[0] < CACHE_SECONDS:
+                found[name] = hit[1]
+    missing = {name: q for name, q in queries.items() if name not in found}
+    if missing:
+        with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
+            futures = {name: pool.submit(repo.aggregate, engine, query=q)
+                       for name, q in missing.items()}
+            fresh = {name: f.result() for name, f in futures.items()}
+        with _cache_lock:
+            mine = _cache.setdefault(engine, {})
+            if len(mine) > _CACHE_SIZE:
+                mine.clear()
+            for name, rows in fresh.items():
+                mine[missing[name]] = (now, rows)
+        found.update(fresh)
+    return found
 
 
 def with_filter(query: AggregateQuery, key: str, values: Sequence[Value]) -> AggregateQuery:
@@ -198,8 +227,6 @@ _demo_seen: dict[int, tuple[float, bool]] = {}
 def is_demo(engine: Engine, *, ttl: float = 60.0) -> bool:
     """Whether the latest stored results are synthetic (agent demo-data/...): a few rows of
     the most recent day, looked up through the day index and remembered for a minute."""
-    import time
-
     import sqlalchemy as sa
 
     from access_probe.collector.store.tables import results

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from access_probe.collector import views
 from access_probe.collector.api import session
-from access_probe.collector.api.dashboard import names, page_query
+from access_probe.collector.api.dashboard import _last_week, names, page_query
 from access_probe.collector.api.deps import StateDep
 from access_probe.collector.api.session import ViewerDep
 from access_probe.collector.views import CONCLUSIVE, DENIED, MAIN_PLATFORMS
@@ -78,7 +78,8 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
         "days": replace(views.with_filter(own, "status", CONCLUSIVE),
                         group_by=("network", "service", "day", "status")),
         "hours": replace(views.with_filter(own, "status", CONCLUSIVE),
-                         group_by=("network", "service", "hour", "status")),
+                         group_by=("network", "service", "hour", "status"),
+                         since=_last_week(base, today)),
     }
     peer_base = replace(views.with_filter(base, "status", CONCLUSIVE),
                         group_by=("org", "network", "service", "status"))
