@@ -37,3 +37,19 @@ def test_dashboard_refuses_bad_parameters(collector: Collector) -> None:
     for params in ({"group_by": "org"}, {"bogus": "1"}, {"period": "x"}, {"by": "org"},
                    {"status": "blocked"}, {"since": "yesterday"}):
         assert collector.http.get("/", params=params).status_code == 422, params
+
+
+def test_dashboard_csv_has_codes_names_and_suppression(collector: Collector) -> None:
+    _fill(collector)
+    response = collector.http.get("/dashboard.csv", params={"by": "nation"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0] == "service,service_name,nation,councils_blocked_or_restricted,councils,share"
+    # England two councils, Scotland and Wales one: every cell is below k for the public
+    assert lines[1:] == []
+    admin = collector.token(None, admin=True)
+    full = collector.http.get("/dashboard.csv", params={"by": "nation"},
+                              headers={"Authorization": f"Bearer {admin}"}).text.splitlines()
+    assert "facebook,Facebook,England,2,2,1.0" in full and not any("govuk" in x for x in full)
+    assert any(x.startswith("lonely,lonely,Wales") for x in full)
+    assert collector.http.get("/dashboard.csv", params={"by": "org"}).status_code == 422

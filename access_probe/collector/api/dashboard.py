@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from access_probe.catalogue import packaged_catalogue
-from access_probe.collector import views
+from access_probe.collector import aggregate, views
 from access_probe.collector.aggregate import AggregateQuery, QueryError, parse_query
 from access_probe.collector.api import session
 from access_probe.collector.api.deps import StateDep
@@ -152,7 +152,7 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
                          admin=admin),
         "networks": _by_network(rows["network"], services, n, k=k, admin=admin),
         "demo": views.is_demo(state.engine),
-        "names": n, "views": views,
+        "names": n, "views": views, "query_string": request.url.query,
     }, headers={"Cache-Control": "private, no-store" if who else "no-cache"})
 
 
@@ -237,3 +237,38 @@ def _options(state: Any, n: Names, network_rows: list[Any]) -> dict[str, list[tu
         "region": [(t, t) for t in sorted({c.region for c in councils if c.region})],
         "network": sorted(((x, views.network_name(x)) for x in labels), key=lambda p: p[1]),
     }
+
+
+@router.get("/dashboard.csv", response_class=StreamingResponse)
+def dashboard_csv(request: Request, state: StateDep, who: ViewerDep) -> StreamingResponse:
+    """The heat map's figures with codes and names: service, group, councils blocking, councils
+    reporting, share; the same filters, period and suppression as the page."""
+    base, _period = page_query(request)
+    by = request.query_params.get("by") or "council_type"
+    if by not in views.DIMENSIONS:
+        raise HTTPException(422, "by: expected council_type, region or nation")
+    admin = bool(who and who.admin)
+    n = names(state)
+    concl = views.with_filter(base, "status", CONCLUSIVE)
+    rows = views.run_all(state.engine, {
+        "orgsvc": replace(concl, group_by=("org", "service", "status"))})["orgsvc"]
+    states = {key: v for key, v in views.org_states(rows).items() if n.is_service(key[1])}
+    attr = "type" if by == "council_type" else by
+
+    def group(org: Any) -> str:
+        council = state.councils.lookup(org)
+        return str(getattr(council, attr) or "") if council else ""
+
+    cells = views.share_cells(states, group, k=state.settings.k, admin=admin)
+    overall = views.share_cells(states, lambda _org: "", k=state.settings.k, admin=admin)
+    out = [{"service": sid, "service_name": n.service(sid), by: g,
+            "councils_blocked_or_restricted": cell.denied, "councils": cell.total,
+            "share": round(cell.denied / cell.total, 4)}
+           for (g, sid), cell in sorted(cells.items(), key=lambda kv: (str(kv[0][1]),
+                                                                        kv[0][0]))
+           if cell.shown and overall[("", sid)].shown]
+    header = ("service", "service_name", by, "councils_blocked_or_restricted", "councils",
+              "share")
+    return StreamingResponse(aggregate.rows_csv(header, out), media_type="text/csv",
+                             headers={"Content-Disposition":
+                                      'attachment; filename="access-probe-dashboard.csv"'})
