@@ -178,9 +178,9 @@ def _service_order(states: dict[tuple[Any, Any], str], n: Names) -> list[str]:
 
 def _days(base: AggregateQuery, today: Any, rows: list[Any]) -> list[Any]:
     first = base.since or min((r.keys[0] for r in rows), default=today)
-    last = base.until or today
-    span = min((last - first).days, 400)
-    return [first + timedelta(days=i) for i in range(span + 1)]
+    last = min(base.until or today, today)
+    first = max(first, last - timedelta(days=400))  # at most 400 days, the latest
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _series(rows: list[Any], services: list[str], n: Names, keys: list[Any],
