@@ -134,7 +134,7 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
         ("Which kind of service", "category", lambda v: str(v).capitalize() if v else "—"))]
 
     day_keys = _days(base, today, rows["days"])
-    return state.templates.TemplateResponse(request, "dashboard.html", {
+    response = state.templates.TemplateResponse(request, "dashboard.html", {
         "who": who, "admin": admin, "k": k, "csrf": session.csrf_token(request),
         "period": period, "periods": views.PERIODS, "by": by, "dimensions": views.DIMENSIONS,
         "filters": {key: [str(v) for v in vals if v is not None] for key, vals in base.filters},
@@ -154,6 +154,9 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
         "demo": views.is_demo(state.engine),
         "names": n, "views": views, "query_string": request.url.query,
     }, headers={"Cache-Control": "private, no-store" if who else "no-cache"})
+    if who:  # the sign-out form; the public page sets no cookie
+        session.remember_csrf(request, response)
+    return response
 
 
 def _last_week(base: AggregateQuery, today: Any) -> Any:

@@ -111,7 +111,7 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
     services += sorted({sid for _, sid in reach} - set(services))
     peers = {name: _peers(rows[name], code, n, k=k, admin=who.admin)
              for name in ("type", "region") if name in rows}
-    return state.templates.TemplateResponse(request, "report.html", {
+    response = state.templates.TemplateResponse(request, "report.html", {
         "who": who, "csrf": session.csrf_token(request), "names": n, "views": views,
         "council": council, "code": code, "period": period, "periods": views.PERIODS,
         "since": base.since, "until": base.until or today, "kinds": KINDS,
@@ -120,6 +120,8 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
         "reach": reach, "peers": peers, "k": k, "categories": categories,
         "checklist": _checklist(reach, n), "demo": views.is_demo(state.engine),
     }, headers={"Cache-Control": "private, no-store"})
+    session.remember_csrf(request, response)
+    return response
 
 
 def _hours(reach: dict[tuple[str, str], Reach], rows: list[Any], n: views.Names) -> None:
