@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from access_probe import __version__
 from access_probe.catalogue import load_catalogue
 from access_probe.collector import councils
-from access_probe.collector.api import aggregate, control, pages, submissions
+from access_probe.collector.api import aggregate, control, dashboard, pages, submissions
 from access_probe.collector.api.deps import InvalidInput, error_summary
 from access_probe.collector.control import ControlService
 from access_probe.collector.metrics import Metrics
@@ -87,6 +87,7 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     app.state.collector = state
     for module in (submissions, control, aggregate, pages):
         app.include_router(module.router)
+    dashboard.install(app)
     _handlers(app)
     app.add_middleware(RefuseNulQuery)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
