@@ -6,6 +6,7 @@ the clipboard, the app gone). Screenshots go to test-artefacts/tray/ (kept, git-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -412,31 +413,45 @@ def test_gtk_backend_in_a_bare_x_tray(tmp_path: Path, xserver: str, site: WebSer
         pytest.fail("python3-gi is not installed: scripts/setup --dev installs it")
     desk = Desktop(xserver, "gtk")
     env = {**os.environ, "DISPLAY": xserver, "HOME": str(tmp_path),
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{SYSTEM_GI}"}
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{SYSTEM_GI}",
+           "NO_AT_BRIDGE": "1"}  # no accessibility bus to outlive the test
     for name in ("PYSTRAY_BACKEND", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
         env.pop(name, None)
     proc = subprocess.Popen(["dbus-run-session", "--", sys.executable, "-m", "access_probe.cli",
                              "tray", "--config", str(_config(tmp_path, site))], env=env,
-                            stderr=subprocess.PIPE, cwd=tmp_path)
+                            stderr=subprocess.PIPE, cwd=tmp_path, start_new_session=True)
 
-    def choose(downs: int) -> None:
+    def menu_open() -> bool:
+        """GTK's popup: a visible window of the app, taller than the icon."""
+        for window in desk.xdotool("search", "--onlyvisible", "--name",
+                                           "^access-probe$").split():
+            geometry = desk.xdotool("getwindowgeometry", window)
+            size = geometry.split("Geometry:")[-1].split()[0] if "Geometry:" in geometry else ""
+            if "x" in size and int(size.split("x")[1]) >= 100:
+                return True
+        return False
+
+    def popup() -> None:
         line = _icon_line_titled(_windows(xserver))
         desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
         desk.xdotool("click", "3")
-        time.sleep(0.8)  # the menu maps and grabs the keyboard
+        desk.wait("GTK's menu", menu_open)
+        time.sleep(0.3)  # it has mapped; let it take the keyboard
+
+    def choose(downs: int) -> None:
+        popup()
         desk.xdotool("key", *(["Down"] * downs), "Return")
+        desk.wait("GTK's menu to close", lambda: not menu_open())
 
     try:
         desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 40)
         line = _icon_line_titled(_windows(xserver))
         assert "access-probeSystemTrayIcon" not in line and '"access-probe"' in line, line
         assert "24x24" in line, line
-        line = _icon_line_titled(_windows(xserver))
-        desk.xdotool("mousemove", "--window", line.split()[0], "12", "12")
-        desk.xdotool("click", "3")
-        time.sleep(0.8)
+        popup()
         desk.screenshot("native-menu")
         desk.xdotool("key", "Escape")
+        desk.wait("GTK's menu to close", lambda: not menu_open())
 
         choose(1)  # Check now
         desk.wait("the second check", lambda: _history(tmp_path) == 2, 30)
@@ -450,6 +465,8 @@ def test_gtk_backend_in_a_bare_x_tray(tmp_path: Path, xserver: str, site: WebSer
         assert proc.wait(timeout=20) == 0
     finally:
         stderr = finish(proc)
+        with contextlib.suppress(ProcessLookupError):  # the session bus, if it lingers
+            os.killpg(proc.pid, signal.SIGKILL)
     assert "Traceback" not in stderr, stderr
 
 
