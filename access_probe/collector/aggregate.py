@@ -169,6 +169,6 @@ def _date(name: str, raw: str) -> date:
 
 
 def _hour(raw: str) -> int:
-    if not raw.strip().isdigit() or not 0 <= int(raw) <= 23:
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or not 0 <= int(raw) <= 23:
         raise QueryError("hour: expected 0 to 23")
     return int(raw)

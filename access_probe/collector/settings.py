@@ -93,7 +93,7 @@ def retention_from_env(environ: dict[str, str] | None = None) -> int:
     text = (environ if environ is not None else os.environ).get(RETENTION_ENV, "").strip()
     if not text:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ConfigError(f"{RETENTION_ENV} must be a whole number of days, not {text!r}",
                           key="retention_days")
     return int(text)

@@ -48,7 +48,8 @@ def _live(state: Collector, token: str) -> Principal | None:
 
 def session_principal(state: Collector, cookie: str | None) -> Principal | None:
     parts = (cookie or "").split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) < time.time():
+    if (len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit())
+            or int(parts[1]) < time.time()):
         return None
     record = repo.find_token(state.engine, token_id=parts[0]) if len(parts[0]) == 8 else None
     if record is None or record.revoked_at is not None:
