@@ -41,6 +41,11 @@ class InputError(AccessProbeError):
 
     @property
     def message(self) -> str:
+        """One line, always: a problem quoting input (or a library's message) cannot break
+        it across lines."""
+        return " ".join(self._message().split())
+
+    def _message(self) -> str:
         where = self.file or "<input>"
         if self.line is not None:
             where += f":{self.line}"

@@ -77,8 +77,13 @@ def parse_yaml(text: str, *, file: str, error: type[InputError] = InputError) ->
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, file, error) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, ...)
+        line = text.count("\n", 0, exc.position) + 1
+        raise error(f"invalid YAML: character #x{exc.character:04x} is not allowed "
+                    "(control characters other than tab and newline are not)",
+                    file=file, line=line) from exc
     except yaml.YAMLError as exc:
-        raise error(f"invalid YAML: {exc}", file=file) from exc
+        raise error(f"invalid YAML: {' '.join(str(exc).split())}", file=file) from exc
     finally:
         loader.dispose()
     if node is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -20,7 +21,7 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from access_probe.collector.app import create_app
@@ -30,6 +31,10 @@ from tests.collector.conftest import ORGS, auth, document, make_token, result, r
 from tests.servers import DNSServer
 
 FUZZ_CASES = int(os.environ.get("ACCESS_PROBE_FUZZ_CASES", "300"))
+# A long run can be split into shards run side by side, each with its own seed (0: the CI's
+# derandomized sequence), and report its progress to a file every 100 cases.
+FUZZ_SEED = int(os.environ.get("ACCESS_PROBE_FUZZ_SEED", "0"))
+FUZZ_PROGRESS = os.environ.get("ACCESS_PROBE_FUZZ_PROGRESS")
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 
@@ -73,8 +78,9 @@ def _cases(schema: Any) -> st.SearchStrategy[Any]:
 
 @pytest.mark.timeout(max(300, FUZZ_CASES // 2))
 def test_schema_fuzz_never_5xx(target: Target) -> None:
-    @settings(max_examples=FUZZ_CASES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    @seed(FUZZ_SEED)
+    @settings(max_examples=FUZZ_CASES, deadline=None, derandomize=FUZZ_SEED == 0,
+              database=None, phases=[Phase.explicit, Phase.generate, Phase.shrink],
               suppress_health_check=list(HealthCheck))
     @given(case=_cases(target.schema),
            who=st.sampled_from(["admin", "org", "admin", "org", "generated"]))
@@ -89,6 +95,10 @@ def test_schema_fuzz_never_5xx(target: Target) -> None:
                 UnicodeEncodeError, ValueError):
             return  # the client itself refused to send it: nothing reached the server
         target.cases += 1
+        if FUZZ_PROGRESS and target.cases % 100 == 0:
+            with open(FUZZ_PROGRESS, "a", encoding="utf-8") as progress:
+                progress.write(f"{time.strftime('%H:%M:%S')} {target.cases} cases, statuses "
+                               f"{dict(sorted(target.statuses.items()))}\n")
         target.statuses[response.status_code] = target.statuses.get(response.status_code,
                                                                     0) + 1
         assert response.status_code < 500, (case.operation.label, case.path_parameters,
