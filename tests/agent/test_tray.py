@@ -321,7 +321,7 @@ def _history(tmp_path: Path) -> int:
 
 
 @pytest.mark.xvfb
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)
 def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
                                                site: WebServer) -> None:
     """pystray's xorg backend in trayer: a click opens the menu window and each action works."""
@@ -333,7 +333,7 @@ def test_every_tray_action_through_real_clicks(tmp_path: Path, xserver: str,
     browser.chmod(0o755)
     proc = _start_tray(tmp_path, _config(tmp_path, site), xserver, BROWSER=str(browser))
     try:
-        desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 30)
+        desk.wait("the first check", lambda: BLOCKED_TITLE in _windows(xserver), 90)
         shot = desk.screenshot("docked-blocked")
         assert _history(tmp_path) == 1
         _assert_icon_sits_on_the_panel(shot, _icon_line(_windows(xserver)))
@@ -403,7 +403,7 @@ SYSTEM_GI = Path("/usr/lib/python3/dist-packages")  # Debian's python3-gi (PyGOb
 
 
 @pytest.mark.xvfb
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_gtk_backend_in_a_bare_x_tray(tmp_path: Path, xserver: str, site: WebServer) -> None:
     """With PyGObject and a session bus, a bare X session gets GTK's StatusIcon (chosen by
     the tray, not forced): it docks in trayer and its native menu runs the actions (a right
@@ -475,7 +475,7 @@ def _icon_line_titled(tree: str) -> str:
 
 
 @pytest.mark.xvfb
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)
 def test_a_refused_token_is_a_warning_in_the_tray(tmp_path: Path, xserver: str, site: WebServer,
                                                   collector: StubCollector) -> None:
     """The collector answers 401: the title says so, and the menu says what to tell IT."""
@@ -486,7 +486,7 @@ def test_a_refused_token_is_a_warning_in_the_tray(tmp_path: Path, xserver: str, 
     proc = _start_tray(tmp_path, config, xserver)
     try:
         warned = BLOCKED_TITLE + " - warning: the collector refused this PC's token"
-        desk.wait("the warning", lambda: warned in _windows(xserver), 30)
+        desk.wait("the warning", lambda: warned in _windows(xserver), 90)
         _open_menu(desk)
         desk.screenshot("menu-refused-token")
         desk.xdotool("key", "Escape")
