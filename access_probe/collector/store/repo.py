@@ -382,10 +382,6 @@ def raw_results(engine: Engine, *, query: AggregateQuery,
     The period bounds go on measured_at too, so PostgreSQL reads only those months'
     partitions."""
     stmt = sa.select(*(results.c[c] for c in RAW_COLUMNS)).where(*_where(results, query))
-    if query.since:
-        stmt = stmt.where(results.c.measured_at >= _midnight(query.since))
-    if query.until:
-        stmt = stmt.where(results.c.measured_at < _midnight(query.until + timedelta(days=1)))
     stmt = stmt.order_by(results.c.measured_at, results.c.id)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -423,6 +419,11 @@ def _where(table: sa.Table, query: AggregateQuery, *, since: date | None = None,
         clauses.append(period >= since)
     if until:
         clauses.append(period <= until)
+    if table is results:  # the same bounds on the partition key: only those months are read
+        if since:
+            clauses.append(results.c.measured_at >= _midnight(since))
+        if until:
+            clauses.append(results.c.measured_at < _midnight(until + timedelta(days=1)))
     return clauses
 
 
