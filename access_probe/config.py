@@ -168,14 +168,25 @@ def env_name(key: str) -> str:
 
 
 def machine_config_file(platform: str = sys.platform,
-                        environ: Mapping[str, str] | None = None) -> Path:
+                        environ: Mapping[str, str] | None = None,
+                        etc: Path = Path("/etc")) -> Path:
     """The machine-wide file: %ProgramData%\\access-probe\\config.yaml on Windows (where Group
-    Policy or Intune can deploy it), platformdirs' site config dir elsewhere
-    (/etc/xdg/access-probe on Linux, /Library/Application Support/access-probe on macOS)."""
+    Policy or Intune can deploy it), /Library/Application Support/access-probe on macOS, and
+    /etc/access-probe/config.yaml on Linux and other Unixes (the Debian package's conffile).
+
+    The Linux place is fixed rather than the first of $XDG_CONFIG_DIRS, which differs between a
+    system service (unset: /etc/xdg) and a desktop session (Ubuntu's GNOME puts
+    /etc/xdg/xdg-ubuntu first), so the service and the tray would read different files. A file
+    at the earlier documented /etc/xdg/access-probe/config.yaml is still read when
+    /etc/access-probe/config.yaml does not exist."""
     environ = os.environ if environ is None else environ
     if platform == "win32" and environ.get("ProgramData"):
         return Path(environ["ProgramData"]) / APP_NAME / CONFIG_FILE
-    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE
+    if platform == "darwin":
+        return Path("/Library/Application Support") / APP_NAME / CONFIG_FILE
+    fixed = etc / APP_NAME / CONFIG_FILE
+    legacy = etc / "xdg" / APP_NAME / CONFIG_FILE
+    return legacy if not fixed.exists() and legacy.exists() else fixed
 
 
 def user_config_file() -> Path:

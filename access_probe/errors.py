@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AccessProbeError(Exception):
     """Base of every error this library raises on purpose."""
@@ -32,6 +34,11 @@ class InputError(AccessProbeError):
         self.key = key
         super().__init__(self.message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (the agent's check child hands errors back this way); the default
+        # would rebuild it from the message alone and lose the file, line and key.
+        return (_rebuild_input_error, (type(self), self.problem, self.file, self.line, self.key))
+
     @property
     def message(self) -> str:
         where = self.file or "<input>"
@@ -40,6 +47,11 @@ class InputError(AccessProbeError):
         if self.key:
             return f"{where}: {self.key}: {self.problem}"
         return f"{where}: {self.problem}"
+
+
+def _rebuild_input_error(cls: type[InputError], problem: str, file: str | None,
+                         line: int | None, key: str | None) -> InputError:
+    return cls(problem, file=file, line=line, key=key)
 
 
 class ServiceError(AccessProbeError):

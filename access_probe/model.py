@@ -2,7 +2,7 @@
 
 What belongs here: frozen records that the probes fill in (one per protocol step), the
 measurement of one URL that gathers them, and the control vantage point's summary of the same
-URL. Nothing here judges; `verdict.py` turns these facts into the contract's verdict.
+URL. Nothing here judges; the `verdict` package turns these facts into the contract's verdict.
 
 Conventions (borrowed from OONI's measurexlite):
 - `t0` and `t` are seconds relative to the measurement's own zero time; a step that never
@@ -56,6 +56,17 @@ class Engine(StrEnum):
     UDP = "udp"  # a direct query with dnspython to a nameserver
 
 
+class NotFollowed(StrEnum):
+    """Why the measurement did not follow a redirect it was given."""
+
+    PRIVATE_ADDRESS = "to-private-address"  # a public site sending to a private address literal
+    NOT_HTTP = "not-http"  # the Location is not an http(s) URL with a host
+    LOOP = "loop"  # the Location was already fetched in this chain
+    TOO_MANY = "too-many"  # the chain reached Limits.max_redirects
+    OUT_OF_TIME = "out-of-time"  # the measurement's budget ran out
+    REFUSED = "refused"  # the address guard declined the next host (collector side)
+
+
 class Route(StrEnum):
     """How traffic to a URL left this machine."""
 
@@ -81,6 +92,7 @@ class DNSObservation:
     rcode: str | None = None  # "NOERROR", "NXDOMAIN", ... for UDP queries
     addresses: tuple[str, ...] = ()
     cnames: tuple[str, ...] = ()
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +103,7 @@ class TCPObservation:
     t: float
     failure: Failure | None = None
     via_proxy: bool = False  # the connection was to the proxy, not to the site
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +121,7 @@ class ProxyObservation:
     body_length: int | None = None
     body_sha256: str | None = None
     body: bytes = field(default=b"", metadata=LOCAL_ONLY, repr=False)
+    hop: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +137,7 @@ class TLSObservation:
     version: str | None = None
     cert_sha256: str | None = None
     address: str | None = field(default=None, metadata=LOCAL_ONLY)
+    hop: int = 0  # the request of the redirect chain this step was for (0: the URL itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +156,8 @@ class HTTPObservation:
     body_length: int | None = None  # bytes read (capped)
     body_sha256: str | None = None
     body: bytes = field(default=b"", metadata=LOCAL_ONLY, repr=False)
+    hop: int = 0  # its place in the redirect chain (0: the URL itself)
+    not_followed: NotFollowed | None = None  # a redirect (status 3xx + location) not taken
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,12 +181,20 @@ class Measurement:
     pac: str | None = None  # what PAC said for this URL ("DIRECT", "PROXY host:port"), if PAC ran
 
 
+class ControlStatus(StrEnum):
+    """The control vantage point's own reading of a URL (contract section 4)."""
+
+    ACCESSIBLE = "accessible"  # an answer under 500 came back
+    UNREACHABLE = "unreachable"  # the site failed at some layer from outside too
+    INCONCLUSIVE = "inconclusive"  # the control could not tell
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlHTTP:
     status: int | None = None
     title: str | None = None
     body_length: int | None = None
-    failure: str | None = None
+    failure: Failure | None = None
     server: str | None = None
 
 
@@ -177,19 +202,22 @@ class ControlHTTP:
 class Control:
     """What the control vantage point (the collector, outside) saw for one URL.
 
-    `status` is the control's own reading: accessible, unreachable or inconclusive. `refused`
-    is set instead when the collector declined to measure the URL, and `error` when the
-    control could not be asked at all; in both cases the agent has no control.
+    `status` is the control's own reading. `refused` is set instead when the collector
+    declined to measure the URL, and `error` when the control could not be asked at all; in
+    both cases the agent has no control. Failures are the same closed set as the agent's
+    (`Failure`); a name this agent does not know arrives as `Failure.UNKNOWN`.
     """
 
     url: str
-    status: str | None = None
+    status: ControlStatus | None = None
     refused: str | None = None
     error: str | None = None
-    dns_failure: str | None = None
+    dns_failure: Failure | None = None
+    dns_rcode: str | None = None
     dns_addresses: tuple[str, ...] = ()
-    tcp_failure: str | None = None
-    tls_failure: str | None = None
+    tcp_failure: Failure | None = None
+    tls_failure: Failure | None = None
+    tls_issuer: str | None = None
     http: ControlHTTP | None = None
 
     @property

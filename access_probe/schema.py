@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from access_probe.model import Failure, Route
+
 CHECK_SCHEMA = "access-probe/check/1"
 
 
@@ -74,6 +76,19 @@ class ControlUse(StrEnum):
 
 
 _CONTROL_USES = frozenset(c.value for c in ControlUse)
+_FAILURES = frozenset(f.value for f in Failure)
+
+
+def failure_named(value: object) -> Failure | None:
+    """A failure name read back from a document: a known name as itself, any other non-empty
+    value as `Failure.UNKNOWN` (something failed), nothing as None."""
+    if not value:
+        return None
+    return Failure(value) if isinstance(value, str) and value in _FAILURES else Failure.UNKNOWN
+
+
+def _name(failure: Failure | None) -> str | None:
+    return str(failure) if failure is not None else None
 
 
 def utc_now() -> datetime:
@@ -120,12 +135,12 @@ class Evidence:
     Never addresses, names or page text: this travels to the collector.
     """
 
-    route: str = "direct"  # direct | proxy
+    route: Route = Route.DIRECT
     pac: str | None = None  # what PAC decided, when PAC ran: DIRECT | PROXY (no addresses)
-    dns: str | None = None  # failure name, or None when DNS answered public addresses
-    tcp: str | None = None
-    tls: str | None = None
-    http: str | None = None  # failure name
+    dns: Failure | None = None  # the lookup's failure, None when it answered public addresses
+    tcp: Failure | None = None  # None when a connection opened
+    tls: Failure | None = None  # None when a handshake completed
+    http: Failure | None = None  # the last request's failure
     http_status: int | None = None
     proxy_status: int | None = None
     fingerprints: tuple[str, ...] = ()
@@ -136,12 +151,12 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "route": self.route,
+            "route": str(self.route),
             "pac": self.pac,
-            "dns": self.dns,
-            "tcp": self.tcp,
-            "tls": self.tls,
-            "http": self.http,
+            "dns": _name(self.dns),
+            "tcp": _name(self.tcp),
+            "tls": _name(self.tls),
+            "http": _name(self.http),
             "http_status": self.http_status,
             "proxy_status": self.proxy_status,
             "fingerprints": list(self.fingerprints),
@@ -209,12 +224,12 @@ class Result:
             control=doc.get("control"),
             category=doc.get("category"),
             evidence=Evidence(
-                route=evidence.get("route", "direct"),
+                route=Route.PROXY if evidence.get("route") == "proxy" else Route.DIRECT,
                 pac=evidence.get("pac"),
-                dns=evidence.get("dns"),
-                tcp=evidence.get("tcp"),
-                tls=evidence.get("tls"),
-                http=evidence.get("http"),
+                dns=failure_named(evidence.get("dns")),
+                tcp=failure_named(evidence.get("tcp")),
+                tls=failure_named(evidence.get("tls")),
+                http=failure_named(evidence.get("http")),
                 http_status=evidence.get("http_status"),
                 proxy_status=evidence.get("proxy_status"),
                 fingerprints=tuple(evidence.get("fingerprints") or ()),

@@ -43,25 +43,49 @@ def _status(pid: int) -> dict[str, float]:
 
 
 def _cpu(pid: int) -> float:
+    """CPU seconds of the process and of its children that have ended (the agent runs each
+    check in a child process)."""
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(stat[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(kid) for kid in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def _child_peak(pid: int) -> float:
+    """The largest peak RSS (MiB) among the process's live children, 0 if none."""
+    peaks = [0.0]
+    for kid in _children(pid):
+        try:
+            peaks.append(_status(kid).get("VmHWM", 0.0))
+        except OSError:  # it ended between the listing and the read
+            pass
+    return max(peaks)
 
 
 def idle_memory(argv: list[str], env: dict[str, str], *, min_cpu: float) -> tuple[float, float]:
-    """(idle RSS, peak RSS) in MiB once the process has used `min_cpu` s and then rests."""
+    """(idle RSS, peak RSS) in MiB once the process has used `min_cpu` s and then rests with
+    no child running. The peak is the larger of the agent's own and its check child's
+    (sampled every 0.1 s, so a child's last moments may be missed)."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + LIMIT_S
-        last, since = -1.0, time.monotonic()
+        last, since, child_peak = -1.0, time.monotonic(), 0.0
         pid = _target_pid(proc.pid)
         while time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.1)
+            child_peak = max(child_peak, _child_peak(pid))
             used = _cpu(pid)
-            if used != last:
+            if used != last or _children(pid):
                 last, since = used, time.monotonic()
             elif used >= min_cpu and time.monotonic() - since >= QUIET_S:
                 fields = _status(pid)
-                return fields["VmRSS"], fields["VmHWM"]
+                return fields["VmRSS"], max(fields["VmHWM"], child_peak)
         raise RuntimeError(f"{argv[:3]} never went idle within {LIMIT_S:.0f} s")
     finally:
         proc.terminate()
@@ -69,8 +93,11 @@ def idle_memory(argv: list[str], env: dict[str, str], *, min_cpu: float) -> tupl
 
 
 def _target_pid(pid: int) -> int:
-    """unshare forks the command: follow it to the agent process itself."""
+    """Where unshare forked the command, follow it to the agent process itself (and never
+    to the agent's own check child)."""
     time.sleep(0.3)
+    if Path(f"/proc/{pid}/comm").read_text().strip() != "unshare":
+        return pid
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = children.read_text().split() if children.exists() else []
     return int(kids[0]) if kids else pid

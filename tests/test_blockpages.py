@@ -319,7 +319,24 @@ def _literal_of(fp: blockpages.Fingerprint) -> str | None:
     if not fp.regex:
         return fp.pattern
     text = re.sub(r"\\(.)", r"\1", fp.pattern)
-    return text if fp.compiled.fullmatch(text) else None
+    return text if re.fullmatch(fp.pattern, text) else None
+
+
+def test_a_pattern_matched_as_text_means_exactly_that_text() -> None:
+    """The matcher searches plain patterns as text and compiles them only on demand; the text
+    it searches for must be what the pattern, compiled, would match — and every true regular
+    expression must be compiled (so validated) at load."""
+    as_text = [fp for fp in fingerprints() if blockpages._literal(fp, False) is not None]
+    assert len(as_text) > 500
+    for fp in fingerprints():
+        text = blockpages._literal(fp, False)
+        if text is None:
+            assert fp.compiled_now is not None, fp.id
+            continue
+        assert fp.compiled_now is None, fp.id
+        pattern = fp.pattern if fp.regex else re.escape(fp.pattern)
+        assert re.fullmatch(pattern, text), fp.id
+        assert text == _literal_of(fp), fp.id
 
 
 def _page_for(fp: blockpages.Fingerprint, text: str) -> HTTPObservation:
@@ -513,3 +530,25 @@ def test_real_proxy_probe_observation_matches(name: str, vendor: str, kind: Page
     assert tunnel is None and obs.status is not None
     first = match_page(obs)[0]
     assert (first.vendor, first.kind) == (vendor, kind)
+
+
+def test_fingerprints_are_built_once_however_many_threads_ask() -> None:
+    """A check builds them on its prepare thread while the first responses are matched on the
+    probe threads: one build, the others wait for it (it used to be one build each)."""
+    import threading
+
+    blockpages.release()
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        start.wait()
+        blockpages.load()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    info = blockpages.fingerprints.cache_info()  # type: ignore[attr-defined]
+    assert (info.misses, info.currsize) == (1, 1)
+    assert blockpages._families.cache_info().misses == 1  # type: ignore[attr-defined]

@@ -320,9 +320,27 @@ def test_short_token_is_hidden_entirely(tmp_path: Path) -> None:
 def test_default_file_locations() -> None:
     win = machine_config_file("win32", {"ProgramData": r"C:\ProgramData"})
     assert win == Path(r"C:\ProgramData") / "access-probe" / "config.yaml"
-    assert machine_config_file("linux", {}).name == "config.yaml"
-    assert machine_config_file("linux", {}).parent.name == "access-probe"
+    mac = machine_config_file("darwin", {})
+    assert mac == Path("/Library/Application Support/access-probe/config.yaml")
     assert user_config_file().parent.name == "access-probe"
+
+
+def test_linux_machine_file_is_fixed_and_the_old_xdg_place_still_read(tmp_path: Path) -> None:
+    # The Debian package's conffile, whatever $XDG_CONFIG_DIRS a session sets.
+    assert machine_config_file("linux", {}) == Path("/etc/access-probe/config.yaml")
+    etc = tmp_path / "etc"
+    fixed = etc / "access-probe" / "config.yaml"
+    legacy = etc / "xdg" / "access-probe" / "config.yaml"
+    assert machine_config_file("linux", {}, etc=etc) == fixed  # neither exists: the new place
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("org: E07000223\n")
+    assert machine_config_file("linux", {}, etc=etc) == legacy
+    fixed.parent.mkdir(parents=True)
+    fixed.write_text("org: E07000224\n")
+    assert machine_config_file("linux", {}, etc=etc) == fixed
+    loaded = load_config(env={}, machine_file=machine_config_file("linux", {}, etc=etc),
+                         user_file=tmp_path / "none.yaml")
+    assert loaded.config.org == "E07000224"
 
 
 def test_config_error_is_an_input_error() -> None:

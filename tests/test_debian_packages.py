@@ -27,11 +27,16 @@ PACKAGE_OF = {
     "named": "bind9", "named-checkconf": "bind9-utils", "mitmdump": "mitmproxy",
     "openssl": "openssl", "curl": "curl", "perl": "perl",
     "Xvfb": "xvfb", "xdotool": "xdotool", "xwininfo": "x11-utils", "trayer": "trayer",
+    "xclip": "xclip", "dbus-run-session": "dbus-daemon",
     "chromium": "chromium", "psql": "postgresql-client",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    "lintian": "lintian", "wixl": "wixl", "msiinfo": "msitools",
+    "systemd-analyze": "systemd", "nginx": "nginx", "msiextract": "msitools",
 }
 # Essential packages, on every Debian system (Priority: required): never listed.
-ESSENTIAL = {"sh": "dash", "sleep": "coreutils", "setsid": "util-linux", "getent": "libc-bin"}
+ESSENTIAL = {"sh": "dash", "sleep": "coreutils", "setsid": "util-linux", "getent": "libc-bin",
+             "env": "coreutils", "runuser": "util-linux", "dpkg": "dpkg", "dpkg-deb": "dpkg",
+             "dpkg-query": "dpkg"}
 
 _SUBPROCESS = {"run", "Popen", "check_output", "check_call", "call"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,7 @@ from access_probe.engine.measure import Limits, measure, timings_ms
 from access_probe.engine.netenv import NetEnv
 from access_probe.engine.probe import dns
 from access_probe.engine.probe.base import ProbeContext
-from access_probe.model import Engine, Failure, Route, Trust
+from access_probe.model import Engine, Failure, NotFollowed, Route, Trust
 from tests.servers import (
     NO_REPLY,
     NXDOMAIN,
@@ -225,3 +226,41 @@ def test_system_resolver_rejects_unencodable_name_locally() -> None:
     # Python's IDNA codec refuses a 70-character label before any query is sent.
     obs = dns.resolve_system("a" * 70 + ".test", ProbeContext(timeout=0.5))
     assert obs.failure is not None and obs.t - obs.t0 < 0.4
+
+
+def test_redirect_facts_name_the_hop_and_why_a_redirect_was_not_taken(
+        nameserver: DNSServer) -> None:
+    """Every step carries the hop it was made for; a redirect not taken says why."""
+    with WebServer({"/loop": Page.redirect("/loop"), "/a": Page.redirect("/b"),
+                    "/b": Page.redirect("/c"), "/c": Page.redirect("/a"),
+                    "/mail": Page.redirect("mailto:someone@example.com"),
+                    "/inside": Page.redirect("http://10.20.30.40/blocked")}) as web:
+        env = lab_env(nameserver)
+        loop = measure(web.url("/loop"), env=env, limits=FAST)
+        cycle = measure(web.url("/a"), env=env, limits=FAST)
+        mail = measure(web.url("/mail"), env=env, limits=FAST)
+        inside = measure(web.url("/inside"), env=env, limits=FAST)
+        chain = measure(web.url("/b"), env=env, limits=replace(FAST, max_redirects=1))
+    assert [h.hop for h in loop.http] == list(range(FAST.max_redirects + 1))
+    assert loop.http[-1].not_followed is NotFollowed.LOOP
+    assert cycle.http[-1].not_followed is NotFollowed.LOOP
+    assert all(h.not_followed is None for h in loop.http[:-1])
+    assert mail.http[-1].not_followed is NotFollowed.NOT_HTTP
+    assert mail.http[-1].failure is None
+    assert inside.http[-1].not_followed is NotFollowed.PRIVATE_ADDRESS
+    assert chain.http[-1].not_followed is NotFollowed.TOO_MANY  # /b -> /c -> /a: no repeat
+    assert chain.http[-1].failure is Failure.TOO_MANY_REDIRECTS
+    assert [(d.hop, t.hop) for d, t in zip(loop.dns, loop.tcp, strict=True)] == [(0, 0)]
+
+
+def test_steps_for_the_next_host_carry_its_hop(cas: CertAuthorities) -> None:
+    """The DNS, TCP and TLS of a redirect's new host are stamped with that hop (the verdict
+    judges a chain that broke there by these, not by times)."""
+    with WebServer(cert=cas.public_cert("other.test")) as target, DNSServer(
+            {"site.test": Answer.a("127.0.0.1"), "other.test": Answer.a("127.0.0.1")}
+    ) as server, WebServer({"/a": Page.redirect(target.url("/", host="other.test"))}
+                           ) as first:
+        m = measure(first.url("/a"), env=lab_env(server, cas), limits=FAST)
+    assert [(d.hostname, d.hop) for d in m.dns] == [("site.test", 0), ("other.test", 1)]
+    assert [t.hop for t in m.tcp] == [0, 1] and [t.hop for t in m.tls] == [1]
+    assert [h.hop for h in m.http] == [0, 1]

@@ -9,7 +9,7 @@ import pytest
 
 from access_probe.engine import blockpages
 from access_probe.engine.check import page_facts
-from access_probe.model import Control, ControlHTTP, HTTPObservation, Route
+from access_probe.model import Control, ControlHTTP, ControlStatus, HTTPObservation, Route
 from access_probe.schema import Method, Status
 from access_probe.verdict import decide
 from tests.test_blockpages import http_obs
@@ -57,7 +57,7 @@ def test_squid_error_named_only_in_its_header() -> None:
 def test_upstream_failure_page_follows_the_control(name: str, route: Route) -> None:
     obs = http_obs(name)
     assert judged(obs, CTL_DOWN_TCP, route=route).status is Status.UNREACHABLE
-    down_http = Control(url=URL, status="unreachable", dns_addresses=("198.51.100.10",),
+    down_http = Control(url=URL, status=ControlStatus.UNREACHABLE, dns_addresses=("198.51.100.10",),
                         http=ControlHTTP(status=503, title="Service Unavailable"))
     assert judged(obs, down_http, route=route).status is Status.UNREACHABLE
     up = judged(obs, CTL_OK, route=route)

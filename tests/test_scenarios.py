@@ -2,9 +2,10 @@
 
 Each row builds a misbehaving world from the real servers in tests/servers.py and measures
 the site through it; the control is the same site measured on a clean path, passed through
-the collector's own summary and the agent's parser (control.summarise / control_from_json),
-exactly what travels over POST /api/v1/control. The verdict then comes from the same code as
-`access-probe check`: measure -> blockpages -> verdict.decide.
+the collector's own summary and the agent's parser (verdict.summarise, then
+control_to_json / control_from_json), exactly what travels over POST /api/v1/control. The
+verdict then comes from the same code as `access-probe check`: measure ->
+blockpages -> verdict.decide.
 
 ICMP "administratively prohibited" (tcp-unreachable) needs a router, so that row lives in the
 network lab (tests/netlab), which also repeats most rows against real filtering software.
@@ -22,12 +23,12 @@ from typing import Any
 import pytest
 
 from access_probe.engine.check import page_facts
-from access_probe.engine.control import control_from_json, summarise
+from access_probe.engine.control import control_from_json, control_to_json
 from access_probe.engine.measure import Limits, measure
 from access_probe.engine.netenv import NetEnv
 from access_probe.model import Control
 from access_probe.schema import Layer, Method, Status
-from access_probe.verdict import Verdict, decide
+from access_probe.verdict import Verdict, decide, summarise
 from tests.servers import (
     NO_REPLY,
     NXDOMAIN,
@@ -106,14 +107,14 @@ def clean_control(stack: contextlib.ExitStack, cas: CertAuthorities, scheme: str
     cert = cas.public_cert("site.test") if scheme == "https" else None
     web = stack.enter_context(WebServer({"/": page}, cert=cert))
     m = measure(web.url("/"), env=lab_env(dns_ok, cas), limits=FAST)
-    return control_from_json(summarise(m))
+    return control_from_json(control_to_json(summarise(m)))
 
 
 def down_control(stack: contextlib.ExitStack, cas: CertAuthorities) -> Control:
     dns_ok = stack.enter_context(DNSServer({"site.test": Answer.a("127.0.0.1")}))
     hole = stack.enter_context(BlackholeServer())
     m = measure(f"https://site.test:{hole.port}/", env=lab_env(dns_ok, cas), limits=FAST)
-    return control_from_json(summarise(m))
+    return control_from_json(control_to_json(summarise(m)))
 
 
 def dns_world(answer: Answer) -> Builder:

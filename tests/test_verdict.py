@@ -14,11 +14,13 @@ from access_probe.engine.blockpages import Confidence, Match, PageKind
 from access_probe.model import (
     Control,
     ControlHTTP,
+    ControlStatus,
     DNSObservation,
     Engine,
     Failure,
     HTTPObservation,
     Measurement,
+    NotFollowed,
     ProxyObservation,
     Route,
     TCPObservation,
@@ -67,13 +69,13 @@ def meas(*, route: Route = Route.DIRECT, scheme: str = "https", dns_obs=(None,),
 
 
 OK = {"tcp_obs": [tcp()], "tls_obs": [tls()], "http_obs": [hop()]}
-CTL_OK = Control(url="https://www.example.com/", status="accessible",
+CTL_OK = Control(url="https://www.example.com/", status=ControlStatus.ACCESSIBLE,
                  dns_addresses=(PUBLIC,), http=ControlHTTP(status=200, title="Example",
                                                            body_length=50000, server="nginx"))
-CTL_DOWN_TCP = Control(url="https://www.example.com/", status="unreachable",
-                       dns_addresses=(PUBLIC,), tcp_failure="generic_timeout_error")
-CTL_NX = Control(url="https://www.example.com/", status="unreachable",
-                 dns_failure="dns_nxdomain_error")
+CTL_DOWN_TCP = Control(url="https://www.example.com/", status=ControlStatus.UNREACHABLE,
+                       dns_addresses=(PUBLIC,), tcp_failure=Failure.GENERIC_TIMEOUT)
+CTL_NX = Control(url="https://www.example.com/", status=ControlStatus.UNREACHABLE,
+                 dns_failure=Failure.DNS_NXDOMAIN)
 
 
 def page(kind: str, vendor: str | None = "squid", category: str | None = None) -> PageFacts:
@@ -157,8 +159,8 @@ def test_private_answer_the_control_sees_too_is_not_a_sinkhole() -> None:
     m = meas(dns_obs=[DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x",
                                      t0=0, t=0.01, failure=Failure.DNS_BOGON,
                                      addresses=("10.1.2.3",))])
-    same = Control(url=m.url, status="unreachable", dns_addresses=("10.1.2.3",),
-                   tcp_failure="generic_timeout_error")
+    same = Control(url=m.url, status=ControlStatus.UNREACHABLE, dns_addresses=("10.1.2.3",),
+                   tcp_failure=Failure.GENERIC_TIMEOUT)
     assert verdict(m, same).status is not Status.BLOCKED
 
 
@@ -195,7 +197,8 @@ def test_known_blocking_address_is_a_sinkhole_without_control() -> None:
     pages = Pages(hops=(PageFacts(),), dns_answer=(umbrella,))
     expect(verdict(m, None, pages), Status.BLOCKED, Layer.DNS, Method.DNS_SINKHOLE,
            vendor="cisco-umbrella")
-    same_outside = Control(url=m.url, status="accessible", dns_addresses=("146.112.61.104",),
+    same_outside = Control(url=m.url, status=ControlStatus.ACCESSIBLE,
+                           dns_addresses=("146.112.61.104",),
                            http=ControlHTTP(status=200, title="Example"))
     expect(verdict(m, same_outside, pages), Status.ACCESSIBLE)
 
@@ -254,8 +257,8 @@ def test_tls_timeout() -> None:
 def test_untrusted_certificate() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls(Failure.SSL_UNKNOWN_AUTHORITY)])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.TLS, Method.TLS_FAILURE)
-    broken_everywhere = Control(url=m.url, status="unreachable", dns_addresses=(PUBLIC,),
-                                tls_failure="ssl_unknown_authority")
+    broken_everywhere = Control(url=m.url, status=ControlStatus.UNREACHABLE,
+                                dns_addresses=(PUBLIC,), tls_failure=Failure.SSL_UNKNOWN_AUTHORITY)
     expect(verdict(m, broken_everywhere), Status.UNREACHABLE)
 
 
@@ -366,7 +369,7 @@ def test_proxied_site_that_works() -> None:
 def test_filter_status_without_fingerprint() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=403, title="Forbidden")])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.HTTP, Method.HTTP_STATUS)
-    same_everywhere = Control(url=m.url, status="accessible", dns_addresses=(PUBLIC,),
+    same_everywhere = Control(url=m.url, status=ControlStatus.ACCESSIBLE, dns_addresses=(PUBLIC,),
                               http=ControlHTTP(status=403, title="Forbidden"))
     expect(verdict(m, same_everywhere), Status.ACCESSIBLE)
     expect(verdict(meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=451)])),
@@ -391,7 +394,7 @@ def test_page_differing_from_control_is_an_unknown_block_page() -> None:
 
 def test_server_error_follows_the_control() -> None:
     m = meas(tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[hop(status=503, title="Down")])
-    down = Control(url=m.url, status="unreachable", dns_addresses=(PUBLIC,),
+    down = Control(url=m.url, status=ControlStatus.UNREACHABLE, dns_addresses=(PUBLIC,),
                    http=ControlHTTP(status=503))
     expect(verdict(m, down), Status.UNREACHABLE)
     expect(verdict(m, CTL_OK), Status.INCONCLUSIVE)
@@ -425,11 +428,11 @@ def test_redirect_to_a_blocked_host_is_judged_there() -> None:
                                location="https://x.example.net/", title="",
                                headers={"location": "https://x.example.net/"})
     after = DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x.example.net",
-                           t0=0.11, t=0.12, failure=Failure.DNS_NXDOMAIN)
+                           t0=0.11, t=0.12, failure=Failure.DNS_NXDOMAIN, hop=1)
     m = meas(dns_obs=[dns(), after], tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
     expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_NXDOMAIN)
     reset_there = TCPObservation(address=PUBLIC, port=443, t0=0.12, t=0.13,
-                                 failure=Failure.CONNECTION_RESET)
+                                 failure=Failure.CONNECTION_RESET, hop=1)
     m2 = meas(dns_obs=[dns()], tcp_obs=[tcp(), reset_there], tls_obs=[tls()],
               http_obs=[redirect])
     expect(verdict(m2, CTL_OK), Status.BLOCKED, Layer.TCP, Method.TCP_RESET)
@@ -449,3 +452,33 @@ def test_redirect_into_the_network_is_a_block_page() -> None:
     public = replace(redirect, location="http://203.0.113.9/moved")
     expect(verdict(meas(scheme="http", tcp_obs=[tcp()], http_obs=[public]), CTL_OK),
            Status.INCONCLUSIVE)
+
+
+def test_a_broken_chain_is_judged_by_the_hop_of_each_step() -> None:
+    """The next host's lookup was shared with an endpoint measured earlier in the check, so
+    its times start at this measurement's zero, before the redirect: its hop still places it
+    after the redirect (matching on times lost it and said "can't tell")."""
+    redirect = HTTPObservation(url="https://www.example.com/", t0=0.05, t=0.1, status=301,
+                               location="https://x.example.net/", title="")
+    shared = DNSObservation(engine=Engine.SYSTEM, resolver="system", hostname="x.example.net",
+                            t0=0.0, t=0.02, failure=Failure.DNS_NXDOMAIN, hop=1)
+    m = meas(dns_obs=[dns(), shared], tcp_obs=[tcp()], tls_obs=[tls()], http_obs=[redirect])
+    expect(verdict(m, CTL_OK), Status.BLOCKED, Layer.DNS, Method.DNS_NXDOMAIN)
+    # A step of the redirect's own hop, however late, is not the next host's.
+    late = replace(tcp(Failure.CONNECTION_RESET), t0=0.2, t=0.3)
+    stopped = meas(tcp_obs=[tcp(), late], tls_obs=[tls()], http_obs=[redirect])
+    assert verdict(stopped, CTL_OK).blocking is None
+
+
+def test_why_a_redirect_was_not_followed_words_the_verdict() -> None:
+    mail = HTTPObservation(url="https://www.example.com/", t0=0.05, t=0.1, status=302,
+                           location="mailto:someone@example.com",
+                           not_followed=NotFollowed.NOT_HTTP)
+    v = verdict(meas(**{**OK, "http_obs": [mail]}), CTL_OK)
+    expect(v, Status.INCONCLUSIVE)
+    assert "not a web address" in v.evidence.reason
+    loop = replace(mail, location="https://www.example.com/", not_followed=NotFollowed.LOOP,
+                   failure=Failure.TOO_MANY_REDIRECTS)
+    v = verdict(meas(**{**OK, "http_obs": [loop]}), CTL_OK)
+    expect(v, Status.INCONCLUSIVE)
+    assert "loop" in v.evidence.reason and v.evidence.http is Failure.TOO_MANY_REDIRECTS

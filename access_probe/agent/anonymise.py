@@ -128,10 +128,11 @@ def _evidence(result: Result) -> dict[str, Any] | None:
     ev = result.evidence
     if ev is None:
         return None
-    doc: dict[str, Any] = {"route": ev.route if ev.route in ("direct", "proxy") else "direct"}
+    doc: dict[str, Any] = {"route": "proxy" if ev.route == "proxy" else "direct"}
     doc["pac"] = ev.pac if ev.pac in _PAC_DECISIONS else None  # never the proxy's address
     for key in _EVIDENCE_FAILURE_KEYS:
-        doc[key] = clean_id(getattr(ev, key))
+        value = getattr(ev, key)
+        doc[key] = clean_id(str(value) if value is not None else None)
     doc["http_status"] = ev.http_status if isinstance(ev.http_status, int) else None
     doc["proxy_status"] = ev.proxy_status if isinstance(ev.proxy_status, int) else None
     doc["fingerprints"] = [f for f in (clean_id(x) for x in ev.fingerprints) if f]

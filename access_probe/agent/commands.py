@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from access_probe.agent.runtime import build_agent, install_stop_signals
 
     config = _config(args)
-    agent = build_agent(config)
+    agent = build_agent(config, isolated=True)
     try:
         if args.once:
             report = agent.run_cycle()

@@ -37,9 +37,10 @@ import schedule
 
 from access_probe.agent.anonymise import anonymise
 from access_probe.agent.spool import Spool, SpoolLimits, default_data_dir
-from access_probe.agent.submit import FlushReport, Submitter, flush
+from access_probe.agent.submit import REFUSED, FlushReport, Submitter, flush
+from access_probe.report.explain import ServiceCounts, service_counts
 from access_probe.report.history import History
-from access_probe.schema import CheckDocument, Evidence, Result, Status, utc_now
+from access_probe.schema import CheckDocument, Result, Status, utc_now
 
 if TYPE_CHECKING:
     from access_probe.config import Config
@@ -199,10 +200,12 @@ def collapse_offline(doc: CheckDocument,
         return doc, "online"
     if previous == "offline":
         return None, "offline"
+    from access_probe.verdict import decide
+
+    offline = decide(None, control=None, known_site=False, online=False)
     marker = Result(
-        target=CONNECTIVITY_TARGET, url=CONNECTIVITY_URL, service=None, status=Status.OFFLINE,
-        measured_at=doc.started_at,
-        evidence=Evidence(reason="This machine had no working network connection."),
+        target=CONNECTIVITY_TARGET, url=CONNECTIVITY_URL, service=None, status=offline.status,
+        measured_at=doc.started_at, evidence=offline.evidence,
     )
     return replace(doc, results=(marker,)), "offline"
 
@@ -224,30 +227,28 @@ class AgentSnapshot:
 
     running: bool = False
     last: CheckDocument | None = None
-    last_error: str | None = None
+    last_error: str | None = None  # the last delivery error, in plain words
+    refused: bool = False  # the collector refused this agent (token, org, URL)
     pending: int = 0
 
     def counts(self) -> dict[Status, int]:
+        """Results by status (endpoints, not services: see `services`)."""
         out = dict.fromkeys(Status, 0)
         for r in self.last.results if self.last else ():
             out[r.status] += 1
         return out
 
+    def services(self) -> ServiceCounts:
+        """Services by standing, counted the way the report counts them."""
+        return service_counts(self.last.results if self.last else ())
+
     @property
     def status_line(self) -> str:
         if self.running:
-            return "Checking now..."
+            return "Checking now..."  # ASCII: the xorg backend sets WM_NAME as Latin-1
         if self.last is None:
             return "Not checked yet"
-        counts = self.counts()
-        if counts[Status.OFFLINE] and counts[Status.OFFLINE] == len(self.last.results):
-            return "Offline: no network"
-        blocked, restricted = counts[Status.BLOCKED], counts[Status.RESTRICTED]
-        if not blocked and not restricted:
-            return "All services reachable"
-        parts = [f"{blocked} blocked"] if blocked else []
-        parts += [f"{restricted} restricted"] if restricted else []
-        return " / ".join(parts)
+        return self.services().summary
 
 
 class Agent:
@@ -265,8 +266,11 @@ class Agent:
         self.plan = plan
         self.clock = clock
         self.rng = rng or random.Random()
+        last_error = spool.last_error()
+        refused = last_error is not None and last_error.startswith(REFUSED)
         self._snapshot = AgentSnapshot(last=history.latest() if history else None,
-                                       pending=spool.pending())
+                                       pending=spool.pending(), last_error=last_error,
+                                       refused=refused)
         self.listeners: list[Callable[[AgentSnapshot], None]] = []
 
     @property
@@ -293,8 +297,10 @@ class Agent:
             except Exception as exc:
                 self._publish(running=False, last_error=f"{type(exc).__name__}: {exc}")
                 raise
+            refused = report.flush.refused if report.flush else self._snapshot.refused
             self._publish(running=False, last=report.document or self._snapshot.last,
-                          pending=self.spool.pending(), last_error=report.error)
+                          pending=self.spool.pending(), last_error=report.error,
+                          refused=refused)
             from access_probe.engine.check import release_memory
 
             release_memory()  # the agent idles light between runs
@@ -381,12 +387,18 @@ def make_submitter(config: Config) -> Submitter | None:
                      ssl_context=env.local_context())
 
 
-def make_check(config: Config) -> CheckFn:
+def make_check(config: Config, *, isolated: bool = False) -> CheckFn:
+    """The check bound to `config`; `isolated`: in a child process where that is safe
+    (agent/child.py), so a long-running agent does not keep the engine's memory."""
     def check(urls: Sequence[str] | None) -> CheckDocument:
         from access_probe.engine.check import run_check
 
         return run_check(urls, config=config)
 
+    if isolated:
+        from access_probe.agent.child import in_child_process
+
+        return in_child_process(check)
     return check
 
 
@@ -396,8 +408,9 @@ def plan_for(config: Config) -> Plan:
 
 
 def build_agent(config: Config, *, check: CheckFn | None = None, clock: Clock = utc_now,
-                rng: random.Random | None = None) -> Agent:
-    return Agent(check=check or make_check(config), spool=open_spool(config, clock=clock),
+                rng: random.Random | None = None, isolated: bool = False) -> Agent:
+    return Agent(check=check or make_check(config, isolated=isolated),
+                 spool=open_spool(config, clock=clock),
                  submitter=make_submitter(config), history=open_history(config),
                  lock=RunLock(data_dir(config) / "run.lock"), plan=plan_for(config),
                  clock=clock, rng=rng)

@@ -8,7 +8,7 @@ answers aggregate questions (contract section 4).
     store/        tables, repo (all SQL), Alembic migrations run from code
     aggregate.py  grouping keys and small-cell suppression (pure)
     control.py    the SSRF-guarded control measurements
-    tokens.py councils.py ratelimit.py metrics.py ingest.py
+    tokens.py councils.py shared.py metrics.py ingest.py
     commands.py   `access-probe collector ...` (imports the heavy parts lazily)
 
 Importing this package imports nothing heavy.

@@ -4,8 +4,10 @@ Nothing is made at import time: each app gets its own engine, limits, metrics re
 thread pool, so tests (and several apps in one process) never share state. The schema must be
 current before the app serves: `collector migrate` (the `serve` command migrates SQLite itself).
 
-Privacy: no route reads the caller's address, and `serve` turns uvicorn's access log off, so
-the address is neither stored nor logged.
+Privacy: `serve` turns uvicorn's access log off, and the caller's address is read in one place
+only: a request whose token fails authentication charges the throttle bucket of a keyed hash of
+the address (`api/deps.py`, `shared.AddressHasher`). The address itself is never stored or
+logged, the hash never with results, and its bucket row is deleted once it refills.
 """
 
 from __future__ import annotations
@@ -26,23 +28,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from access_probe import __version__
 from access_probe.catalogue import load_catalogue
 from access_probe.collector import councils
-from access_probe.collector.api import aggregate, control, pages, submissions
+from access_probe.collector.api import aggregate, control, dashboard, pages, submissions
 from access_probe.collector.api.deps import InvalidInput, error_summary
-from access_probe.collector.control import ControlService, TTLCache
+from access_probe.collector.control import ControlService
 from access_probe.collector.metrics import Metrics
 from access_probe.collector.models_in import CheckIn, ControlRequest
-from access_probe.collector.ratelimit import RateLimiter
 from access_probe.collector.settings import ENV_VAR, Settings
+from access_probe.collector.shared import AddressHasher, SharedCache, SharedRateLimiter
 from access_probe.collector.state import Collector
 from access_probe.collector.store import migrate, partitions, repo
 from access_probe.config import load_config
 from access_probe.engine.measure import Limits
 from access_probe.engine.netenv import NetEnv
 from access_probe.schema import utc_now
+
+log = logging.getLogger(__name__)
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -56,9 +61,16 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     executor = ThreadPoolExecutor(settings.control_workers, thread_name_prefix="control")
     state = Collector(
         settings=settings, engine=engine, councils=councils.load(), metrics=Metrics(),
-        submit_limits=RateLimiter(settings.submit_per_minute, settings.submit_burst),
-        control_limits=RateLimiter(settings.control_per_minute, settings.control_burst),
-        control=_control_service(settings, netenv, executor), templates=_templates())
+        submit_limits=SharedRateLimiter(engine, "submit", per_minute=settings.submit_per_minute,
+                                        burst=settings.submit_burst),
+        control_limits=SharedRateLimiter(engine, "control",
+                                         per_minute=settings.control_per_minute,
+                                         burst=settings.control_burst),
+        auth_failures=SharedRateLimiter(engine, "auth",
+                                        per_minute=settings.auth_failures_per_minute,
+                                        burst=settings.auth_failure_burst),
+        address_hash=AddressHasher(engine),
+        control=_control_service(settings, netenv, executor, engine), templates=_templates())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -75,7 +87,9 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
     app.state.collector = state
     for module in (submissions, control, aggregate, pages):
         app.include_router(module.router)
+    dashboard.install(app)
     _handlers(app)
+    app.add_middleware(RefuseNulQuery)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -103,8 +117,8 @@ def create_app_from_env() -> FastAPI:
     return create_app(Settings.from_env(os.environ[ENV_VAR]))
 
 
-def _control_service(settings: Settings, netenv: NetEnv | None,
-                     executor: ThreadPoolExecutor) -> ControlService:
+def _control_service(settings: Settings, netenv: NetEnv | None, executor: ThreadPoolExecutor,
+                     engine: sa.Engine) -> ControlService:
     config = load_config(settings.config).config
     # Never through a proxy: a proxy resolves names itself, out of the guard's sight.
     env = netenv or NetEnv.from_config(replace(config, proxy="none"), environ={})
@@ -112,7 +126,8 @@ def _control_service(settings: Settings, netenv: NetEnv | None,
                     max_redirects=config.probe.max_redirects)
     catalogue = load_catalogue(settings.targets) if settings.catalogue_only else None
     return ControlService(env=env, limits=limits, allow=settings.control_allow,
-                          catalogue=catalogue, cache=TTLCache(settings.control_cache_seconds),
+                          catalogue=catalogue,
+                          cache=SharedCache(engine, settings.control_cache_seconds),
                           executor=executor, deadline=settings.control_deadline_seconds)
 
 
@@ -133,9 +148,35 @@ def _handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "the database is unavailable; try again later"},
                             status_code=503, headers={"Retry-After": "30"})
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        # The safety net behind the validation: a value the database refuses to store or
+        # compare (PostgreSQL's NUL in text, an out-of-range number) is the caller's input.
+        log.warning("database refused a value: %s", type(getattr(exc, "orig", exc)).__name__)
+        return JSONResponse({"detail": "invalid input: a value the database cannot store",
+                             "errors": []}, status_code=422)
+
     app.add_exception_handler(InvalidInput, invalid)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(sa.exc.OperationalError, unavailable)
+    app.add_exception_handler(sa.exc.DataError, unstorable)
+
+
+class RefuseNulQuery:
+    """A query string holding a NUL (`%00`) is refused with 422 before any route: no filter
+    value has a use for it, and PostgreSQL cannot compare text with one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%00" in scope.get("query_string", b""):
+            response = JSONResponse({"detail": "invalid input: query: NUL characters (%00) "
+                                               "are not accepted",
+                                     "errors": [{"loc": ["query"], "msg": "NUL"}]},
+                                    status_code=422)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

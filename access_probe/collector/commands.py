@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
     _retention_option(maintain)
     maintain.set_defaults(handler=_database_errors(cmd_maintain))
     _token_parsers(sub)
+    _demo_parser(sub)
 
 
 def _db_option(parser: argparse.ArgumentParser, *, creates: bool = False) -> None:
@@ -84,13 +85,43 @@ def _serve_parser(sub: Any) -> None:
                        help="the control measures catalogue hosts only")
     serve.add_argument("--k", type=int, default=3,
                        help="suppress aggregate rows from fewer organisations than this")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (uvicorn workers); limits and the control "
+                            "cache live in the database, so all workers and all replicas "
+                            "on one database share them")
     serve.add_argument("--submit-per-minute", type=float, default=60.0,
-                       help="submissions per token per minute, per process")
+                       help="submissions per token per minute (shared by all processes)")
+    serve.add_argument("--submit-burst", type=int, default=30,
+                       help="submissions a token may make at once before the rate applies")
     serve.add_argument("--control-per-minute", type=float, default=300.0,
-                       help="control URLs measured per token per minute, per process")
+                       help="control URLs measured per token per minute (shared)")
+    serve.add_argument("--control-burst", type=int, default=200,
+                       help="control URLs a token may have measured at once")
+    serve.add_argument("--control-cache-seconds", type=float, default=60.0,
+                       help="how long a control answer is served from the shared cache")
+    serve.add_argument("--auth-failures-per-minute", type=float, default=10.0,
+                       help="failed authentications per client address per minute before "
+                            "the client is answered 429 (throttles token guessing)")
+    serve.add_argument("--auth-failure-burst", type=int, default=20,
+                       help="failed authentications a client may make at once")
     _retention_option(serve)
     serve.set_defaults(handler=_database_errors(cmd_serve))
+
+
+def _demo_parser(sub: Any) -> None:
+    demo = sub.add_parser(
+        "demo-data", help="fill a database with a synthetic national picture (for trying "
+                          "the dashboard and for benchmarks)",
+        description="Fill a database with made-up results, marked as synthetic (agent "
+                    "demo-data/1), through the same ingest path as submissions. Refuses a "
+                    "database that holds results unless --append.")
+    _db_option(demo)
+    demo.add_argument("--councils", type=int, default=200, help="councils to sample")
+    demo.add_argument("--days", type=int, default=14, help="days of hourly results, to now")
+    demo.add_argument("--seed", type=int, default=1, help="same seed, same data")
+    demo.add_argument("--append", action="store_true",
+                      help="add to a database that already holds results")
+    demo.set_defaults(handler=_database_errors(cmd_demo_data))
 
 
 def _token_parsers(sub: Any) -> None:
@@ -128,7 +159,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config=Path(args.config) if args.config else None,
         targets=Path(args.targets) if args.targets else None,
         control_allow=parse_networks(args.control_allow), catalogue_only=args.catalogue_only,
-        submit_per_minute=args.submit_per_minute, control_per_minute=args.control_per_minute,
+        submit_per_minute=args.submit_per_minute, submit_burst=args.submit_burst,
+        control_per_minute=args.control_per_minute, control_burst=args.control_burst,
+        control_cache_seconds=args.control_cache_seconds,
+        auth_failures_per_minute=args.auth_failures_per_minute,
+        auth_failure_burst=args.auth_failure_burst,
         retention_days=_retention(args))
     _ready_engine(settings.db_url).dispose()
     # The caller's address is personal data: no access log, no proxy-header rewriting.
@@ -226,6 +261,35 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     for r in records:
         state = f"revoked {iso(r.revoked_at)}" if r.revoked_at else "live"
         _out(f"{r.id}  {'admin' if r.admin else r.org}  created {iso(r.created_at)}  {state}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    import time
+
+    from access_probe.collector import councils, demo
+    from access_probe.collector.store import repo
+
+    if not 1 <= args.councils <= 1000 or not 1 <= args.days <= 400:
+        raise UsageError("--councils must be 1 to 1000 and --days 1 to 400")
+    engine = _ready_engine(_db_url(args))
+    try:
+        if not args.append and repo.count_results(engine):
+            raise UsageError("the database already holds results; demo data goes into a "
+                             "database of its own (or add --append)")
+        started = time.monotonic()
+
+        def progress(docs: int, accepted: int) -> None:
+            rate = accepted / max(time.monotonic() - started, 1e-6)
+            sys.stderr.write(f"\r{docs} checks, {accepted} results ({rate:.0f}/s)")
+
+        counts = demo.load(engine, councils.load(), councils=args.councils, days=args.days,
+                           seed=args.seed, progress=progress if sys.stderr.isatty() else None)
+    finally:
+        engine.dispose()
+    _out(f"demo data ({demo.DEMO_AGENT}): {counts.councils} councils, {counts.sites} networks, "
+         f"{counts.documents} checks, {counts.accepted} results stored "
+         f"({counts.duplicates} already there) in {time.monotonic() - started:.0f} s")
     return 0
 
 

@@ -10,7 +10,8 @@ Safety by construction:
 - The control never goes through a proxy (a proxy would resolve names beyond the guard).
 - Catalogue-only mode refuses hosts outside the catalogue before any lookup.
 - Bounded: URLs per request (models_in), step timeouts, body size, redirects, a total deadline
-  per request, a thread pool of fixed size, a per-token rate limit, and a short result cache.
+  per request, a thread pool of fixed size, a per-token rate limit, and a short result cache
+  (both shared by every collector process on the database: `shared.py`).
 """
 
 from __future__ import annotations
@@ -18,22 +19,20 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from access_probe.catalogue import Catalogue
 from access_probe.collector.settings import Network
 from access_probe.engine.addresses import parse_address
-from access_probe.engine.control import summarise
+from access_probe.engine.control import control_to_json
 from access_probe.engine.measure import Limits, measure
 from access_probe.engine.netenv import NetEnv
 from access_probe.model import Measurement
+from access_probe.verdict import summarise
 
 Answer = dict[str, Any]
 
@@ -86,33 +85,13 @@ def _is_dns_name(host: str) -> bool:
             and all(_LABEL.fullmatch(label) for label in ascii_host.split(".")))
 
 
-class TTLCache:
-    """Recent control answers by URL: agents of many councils ask about the same sites."""
+class AnswerCache(Protocol):
+    """Recent control answers by URL (agents of many councils ask about the same sites):
+    `shared.SharedCache`, one for every collector process on the database."""
 
-    def __init__(self, seconds: float, *, max_entries: int = 4096,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.max_entries = max_entries
-        self.clock = clock
-        self._items: OrderedDict[str, tuple[float, Answer]] = OrderedDict()
-        self._lock = threading.Lock()
+    def get_many(self, urls: Sequence[str]) -> dict[str, Answer]: ...
 
-    def get(self, key: str) -> Answer | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] < self.clock():
-                self._items.pop(key, None)
-                return None
-            return item[1]
-
-    def put(self, key: str, value: Answer) -> None:
-        if self.seconds <= 0:
-            return
-        with self._lock:
-            self._items[key] = (self.clock() + self.seconds, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+    def put(self, url: str, answer: Answer) -> None: ...
 
 
 class RateLimited(Exception):
@@ -123,7 +102,7 @@ class RateLimited(Exception):
 
 class ControlService:
     def __init__(self, *, env: NetEnv, limits: Limits, allow: Sequence[Network],
-                 catalogue: Catalogue | None, cache: TTLCache, executor: Executor,
+                 catalogue: Catalogue | None, cache: AnswerCache, executor: Executor,
                  deadline: float) -> None:
         # The lab's allowed networks must also count as real answers inside the engine,
         # which otherwise drops private answers as sinkholes before the guard sees them.
@@ -140,15 +119,19 @@ class ControlService:
 
     async def answer(self, urls: Sequence[str], *, take: Callable[[int], float]) -> list[Answer]:
         """One answer per URL, in order. `take(n)` charges n measurements to the caller's rate
-        limit and returns the seconds to wait if it cannot (then RateLimited is raised)."""
+        limit and returns the seconds to wait if it cannot (then RateLimited is raised).
+        The cache and the limit are database rows: both are asked from a worker thread."""
         urls = list(dict.fromkeys(urls))
         ready: dict[str, Answer] = {}
         for url in urls:
-            early = self._refuse_early(url) or self.cache.get(url)
+            early = self._refuse_early(url)
             if early is not None:
                 ready[url] = early
+        rest = [u for u in urls if u not in ready]
+        if rest:
+            ready.update(await asyncio.to_thread(self.cache.get_many, rest))
         todo = [u for u in urls if u not in ready]
-        wait = take(len(todo)) if todo else 0.0
+        wait = await asyncio.to_thread(take, len(todo)) if todo else 0.0
         if wait > 0:
             raise RateLimited(wait)
         ready.update(await self._measure_all(todo))
@@ -187,7 +170,7 @@ class ControlService:
             m = measure(url, env=self.env, limits=self.limits, guard=self.guard)
         except ValueError:
             return {"url": url, "refused": "not a measurable http(s) URL"}
-        answer = summarise(self._dns_refusal(m))
+        answer = control_to_json(summarise(self._dns_refusal(m)))
         self.cache.put(url, answer)
         return answer
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -35,6 +36,17 @@ def _http_url(url: str) -> str:
     return url
 
 
+def _parsable(url: str) -> str:
+    """A stored URL is cut to scheme, host, port and path: those must parse ('http://[' and
+    a port beyond 65535 do not)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError("must be a URL whose host and port parse") from None
+    return url
+
+
 def _plausible_time(ts: datetime) -> datetime:
     """Naive times are UTC; a time before the project or a day ahead is a broken clock.
     (Called for every result: plain timestamps, no aware `now()` per call.)"""
@@ -51,7 +63,7 @@ _ZERO = timedelta(0)
 Time = Annotated[datetime, AfterValidator(_plausible_time)]
 URL = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_http_url)]
 # The agent's anonymiser blanks a URL it cannot clean, and names ad-hoc targets by URL.
-ResultURL = URL | Literal[""]
+ResultURL = Annotated[URL, AfterValidator(_parsable)] | Literal[""]
 Target = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^[^\s]+$")]
 
 

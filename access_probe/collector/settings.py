@@ -41,6 +41,8 @@ class Settings:
     submit_burst: int = 30
     control_per_minute: float = 300.0  # URLs measured (cache hits are free)
     control_burst: int = 200
+    auth_failures_per_minute: float = 10.0  # failed authentications per client address
+    auth_failure_burst: int = 20
     control_cache_seconds: float = 60.0
     control_deadline_seconds: float = 30.0
     control_workers: int = 16
@@ -54,6 +56,7 @@ class Settings:
         _check_db_url(self.db_url)
         _positive(self, "k", "max_body_bytes", "submit_burst", "control_burst", "control_workers",
                   "db_pool_size", "submit_per_minute", "control_per_minute",
+                  "auth_failures_per_minute", "auth_failure_burst",
                   "control_deadline_seconds")
         if isinstance(self.retention_days, bool) or not isinstance(self.retention_days, int) \
                 or self.retention_days < 0:

@@ -41,7 +41,7 @@ def new_token() -> NewToken:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def token_id(token: str) -> str | None:
@@ -50,5 +50,10 @@ def token_id(token: str) -> str | None:
     return match.group(1) if match else None
 
 
+# Compared against when no row matches, so an unknown id costs the same hash and comparison.
+NO_HASH = "0" * 64
+
+
 def verify(token: str, stored_hash: str) -> bool:
+    """Constant-time: the SHA-256 of what was presented against the stored one."""
     return hmac.compare_digest(hash_token(token), stored_hash)

@@ -24,10 +24,11 @@ from __future__ import annotations
 import html
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import _lru_cache_wrapper, cache
 from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlsplit
@@ -113,7 +114,10 @@ class Fingerprint:
     ignore_case: bool
     confidence: Confidence
     source: Source
-    compiled: re.Pattern[str] = field(repr=False)
+    # Compiled at load when the pattern is a true regular expression (that validates it);
+    # plain text, and regexes of escaped characters only, compile on first use (`compiled`):
+    # the matcher finds those by substring, so most never need it.
+    compiled_now: re.Pattern[str] | None = field(default=None, repr=False)
     also: re.Pattern[str] | None = field(default=None, repr=False)
     statuses: frozenset[int] = frozenset()
     category: re.Pattern[str] | None = field(default=None, repr=False)
@@ -121,6 +125,13 @@ class Fingerprint:
     ref: str | None = None
     note: str = ""
     order: int = 0
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self.compiled_now is not None:
+            return self.compiled_now
+        return re.compile(_as_regex(self.pattern, self.regex),
+                          re.IGNORECASE if self.ignore_case else 0)
 
     def match(self, *, category: str | None) -> Match:
         return Match(id=self.id, vendor=self.vendor, kind=self.kind, category=category,
@@ -139,8 +150,8 @@ class _Family:
 
     where: str
     lower: bool  # search the lower-cased view (the family ignores case)
-    screen: re.Pattern[str]  # "does any member match?" in one pass
-    members: tuple[_Member, ...]
+    screen: re.Pattern[str] | None  # "does any plain member match?" in one pass
+    members: tuple[_Member, ...]  # the plain ones (literal set), then the true regexes
 
 
 # ------------------------------------------------------------------------- loading
@@ -161,7 +172,27 @@ def _data_files() -> list[tuple[str, str]]:
     return [(f"{_DATA_DIR}/{n}", folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
 
 
-@cache
+_T = TypeVar("_T")
+_BUILD = threading.RLock()  # one thread builds the fingerprints; the others wait for them
+
+
+def _built_once(build: Callable[[], _T]) -> _lru_cache_wrapper[_T]:
+    """`functools.cache`, made single-flight: a check builds the fingerprints on its
+    `prepare` thread while the first responses arrive on the probe threads; without the lock
+    each of them built its own copy (the same CPU twice or more)."""
+    cached = cache(build)
+
+    def once() -> _T:
+        with _BUILD:
+            return cached()
+
+    once.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    once.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    once.__doc__ = build.__doc__
+    return once  # type: ignore[return-value]
+
+
+@_built_once
 def fingerprints() -> tuple[Fingerprint, ...]:
     """Every page fingerprint, validated, in file order (blockpages.yaml first)."""
     found: tuple[Fingerprint, ...] = ()
@@ -224,7 +255,8 @@ def _fingerprint(doc: YAMLDocument, path: str, e: Mapping[str, object], *,
         where=where, pattern=pattern, regex=regex, ignore_case=ignore_case,
         confidence=_enum(doc, path, e, "confidence", Confidence),
         source=_enum(doc, path, e, "source", Source),
-        compiled=_compile(doc, join(path, "pattern"), _as_regex(pattern, regex), ignore_case),
+        compiled_now=None if _plain(pattern, regex) else _compile(
+            doc, join(path, "pattern"), pattern, ignore_case),
         also=_also(doc, path, e, ignore_case),
         statuses=_statuses(doc, path, e),
         category=_category(doc, path, e),
@@ -351,7 +383,7 @@ def _error(doc: YAMLDocument, path: str, problem: str) -> FingerprintError:
     return FingerprintError(problem, file=doc.file, line=doc.key_line(path), key=path or None)
 
 
-@cache
+@_built_once
 def _families() -> tuple[_Family, ...]:
     groups: dict[tuple[str, bool], list[Fingerprint]] = {}
     for fp in fingerprints():
@@ -363,26 +395,30 @@ def _family(where: str, lower: bool, fps: tuple[Fingerprint, ...]) -> _Family:
     members = tuple(_Member(fp=fp, literal=_literal(fp, lower)) for fp in fps)
     literals = [m.literal for m in members if m.literal is not None]
     # Plain patterns go into one trie-shaped expression, which re walks in a single pass
-    # (a flat alternation of hundreds of strings is twenty times slower); true regular
-    # expressions follow as scoped alternatives.
-    parts = [_trie(literals)] if literals else []
-    flags = "i" if lower else ""
-    parts += [_scoped(m.fp.pattern, flags) for m in members if m.literal is None]
-    return _Family(where=where, lower=lower, screen=re.compile("|".join(parts)),
-                   members=members)
+    # (a flat alternation of hundreds of strings is twenty times slower). True regular
+    # expressions are searched one by one: each keeps re's own prefix and charset shortcuts,
+    # which an alternation with the trie loses (together they took twice as long).
+    screen = re.compile(_trie(literals)) if literals else None
+    ordered = tuple(m for m in members if m.literal is not None) + tuple(
+        m for m in members if m.literal is None)
+    return _Family(where=where, lower=lower, screen=screen, members=ordered)
 
 
 _ESCAPED = re.compile(r"\\([^A-Za-z0-9])")
 _META = frozenset(".^$*+?{}[]|()\\")
 
 
+def _plain(pattern: str, regex: bool) -> bool:
+    """Plain text, or a regex of literal and escaped punctuation characters only (always a
+    valid expression, without groups)."""
+    return not regex or not any(c in _META for c in _ESCAPED.sub("", pattern))
+
+
 def _literal(fp: Fingerprint, lower: bool) -> str | None:
     """The plain text a pattern stands for: itself, or a regex of escaped characters only."""
-    text = fp.pattern
-    if fp.regex:
-        if any(c in _META for c in _ESCAPED.sub("", text)):
-            return None
-        text = _ESCAPED.sub(r"\1", text)
+    if not _plain(fp.pattern, fp.regex):
+        return None
+    text = _ESCAPED.sub(r"\1", fp.pattern) if fp.regex else fp.pattern
     return text.lower() if lower else text
 
 
@@ -404,18 +440,7 @@ def _emit(node: dict[str, dict[str, Any]]) -> str:
     return f"(?:{body})?" if "" in node else body
 
 
-_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
-
-
-def _scoped(pattern: str, flags: str = "") -> str:
-    """`(?s)x` is only legal at the start of a whole expression; inside one it is `(?s:x)`."""
-    found = _GLOBAL_FLAGS.match(pattern)
-    if found is not None:
-        flags, pattern = flags + found.group(1), pattern[found.end():]
-    return f"(?{flags}:{pattern})" if flags else f"(?:{pattern})"
-
-
-@cache
+@_built_once
 def used_headers() -> frozenset[str]:
     """Header names (lower-case) the fingerprints read; `headers` reads all of them."""
     return frozenset(fp.where.split(":", 1)[1] for fp in fingerprints()
@@ -463,9 +488,24 @@ class _Page:
             return location or headers.get("location", "")
         if where == "status":
             return "" if self._obs.status is None else str(self._obs.status)
+        if where == "text":  # what a person reads (not a fingerprint field)
+            return visible_text(self.view("body"))
         if where == "headers":
             return "\n".join(f"{k}: {v}" for k, v in headers.items())
         return headers.get(where.split(":", 1)[1], "")
+
+
+_LAST = threading.local()  # the last response examined on this thread, with its views
+
+
+def _page(obs: HTTPObservation | ProxyObservation) -> _Page:
+    """The views of `obs`, shared by the matcher and the page rules that a check runs over
+    the same response one after another (the body is decoded, lowered and stripped of tags
+    once, not once per rule)."""
+    last = getattr(_LAST, "page", None)
+    if last is None or last._obs is not obs:
+        last = _LAST.page = _Page(obs)
+    return last
 
 
 def decode_body(body: bytes, content_type: str | None) -> str:
@@ -492,13 +532,16 @@ def match_page(obs: HTTPObservation | ProxyObservation) -> tuple[Match, ...]:
     benign; then matches that name a category; then file order. The first match is the
     matcher's answer; the rest are corroboration.
     """
-    page = _Page(obs)
+    page = _page(obs)
     hits: list[tuple[Fingerprint, str | None]] = []
     for family in _families():
         text = page.view(family.where, lower=family.lower)
-        if not text or family.screen.search(text) is None:
+        if not text:
             continue
+        plain = family.screen is not None and family.screen.search(text) is not None
         for member in family.members:
+            if member.literal is not None and not plain:
+                continue
             fp = member.fp
             if fp.statuses and page.status not in fp.statuses:
                 continue
@@ -574,21 +617,23 @@ _POLICY_WORD = re.compile(
 _SHORT_TEXT = 2500  # characters of visible text; real block pages say little
 
 
-def looks_like_block_page(obs: HTTPObservation | ProxyObservation) -> bool:
+def looks_like_block_page(obs: HTTPObservation | ProxyObservation, *,
+                          matches: tuple[Match, ...] | None = None) -> bool:
     """Does this response read like a block page? For responses no fingerprint explains.
 
     True when the best fingerprint match is not benign; otherwise, with no match at all, when
     the title says "blocked"/"access denied", or when a short page both states a refusal and
     cites a policy, administrator or category. Long pages that mention "blocked" in passing
-    (news, forums) never qualify on body text.
+    (news, forums) never qualify on body text. `matches`: what `match_page` already said.
     """
-    matches = match_page(obs)
+    if matches is None:
+        matches = match_page(obs)
     if matches:
         return matches[0].kind is not PageKind.BENIGN
-    page = _Page(obs)
+    page = _page(obs)
     if _TITLE_WORDS.search(page.view("title")):
         return True
-    text = visible_text(page.view("body"))
+    text = page.view("text")
     return (len(text) <= _SHORT_TEXT and _BLOCK_PHRASE.search(text) is not None
             and _POLICY_WORD.search(text) is not None)
 
@@ -612,7 +657,7 @@ _DNS_REQUIRED = frozenset({"id", "kind", "answer", "confidence", "source"})
 _DNS_OPTIONAL = frozenset({"vendor", "ref", "note"})
 
 
-@cache
+@_built_once
 def _answers() -> tuple[_Answer, ...]:
     file = f"{_DATA_DIR}/{_DNS_FILE}"
     text = resources.files(_PACKAGE).joinpath(_DATA_DIR, _DNS_FILE).read_text(encoding="utf-8")
@@ -662,6 +707,7 @@ def release() -> None:
     rebuild in a fraction of a second."""
     for cached in (fingerprints, _families, used_headers, _answers):
         cached.cache_clear()
+    _LAST.__dict__.clear()  # this thread's last response and its views
 
 
 # ------------------------------------------------------------------------- general page rules
@@ -681,6 +727,7 @@ _UPSTREAM_PHRASE = re.compile(
     r"(?:dns|name)\s+(?:lookup|resolution)\s+(?:failed|failure|error)|"
     r"unable\s+to\s+determine\s+ip\s+address|read\s+timeout|"
     r"upstream\s+(?:proxy|server)\s+is\s+not\s+responding)\b", re.IGNORECASE)
+_SQUID_COMMENT = re.compile(r"<!--\s*" + _SQUID_NETWORK_ERROR.pattern + r"\s*-->")
 _PROXY_STATUSES = frozenset({502, 503, 504})
 
 
@@ -688,13 +735,12 @@ def upstream_failure(obs: HTTPObservation | ProxyObservation) -> bool:
     """Is this a proxy's or filter's own page saying it could not reach the site (Squid's
     ERR_CONNECT_FAIL/ERR_DNS_FAIL/ERR_READ_TIMEOUT, e2guardian's network-error page, any
     short 502/503/504 that says the connection failed)? Such a page is not the site."""
-    page = _Page(obs)
+    page = _page(obs)
     if _SQUID_NETWORK_ERROR.match(page.view("header:x-squid-error")):
         return True
-    body = page.view("body")
-    if re.search(r"<!--\s*" + _SQUID_NETWORK_ERROR.pattern + r"\s*-->", body):
+    if _SQUID_COMMENT.search(page.view("body")):
         return True
-    text = visible_text(body)
+    text = page.view("text")
     if len(text) > _SHORT_TEXT:
         return False
     said = _UPSTREAM_PHRASE.search(page.view("title")) or _UPSTREAM_PHRASE.search(text)
@@ -725,7 +771,7 @@ def offers_way_on(obs: HTTPObservation | ProxyObservation, url: str) -> bool:
     """Does the page offer a way on to the requested URL: a Continue / Proceed /
     I understand / Acknowledge link, button or form that leads to that URL or carries a
     bypass token? (A warn-and-continue page, whoever made it.)"""
-    body = _Page(obs).view("body")
+    body = _page(obs).view("body")
     if len(body) > _MAX_SCAN:
         body = body[:_MAX_SCAN]
     host = (urlsplit(url).hostname or "").lower()
@@ -769,7 +815,7 @@ def stated_category(obs: HTTPObservation | ProxyObservation) -> str | None:
     """The category a block or warn page prints ("Category: X", "categorised as X",
     "classified as X") or a redirect carries (cat=/category=), cleaned of anything about the
     user; None when it states none."""
-    page = _Page(obs)
+    page = _page(obs)
     found = _CATEGORY_PARAM.search(page.view("location"))
     if found is not None:
         return clean_category(found.group(1), from_url=True)

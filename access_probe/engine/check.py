@@ -281,11 +281,8 @@ def _online(measurements: Iterable[Measurement], controls: dict[str, Control]) -
 
 def _judge(m: Measurement | None, control: Control | None, target: Target,
            online: bool, matched: Mapping[int, PageFacts] | None = None) -> Verdict:
-    if not online:
-        return Verdict(status=Status.OFFLINE)
-    if m is None:
-        return Verdict(status=Status.INCONCLUSIVE)
-    return decide(m, control=control, pages=page_facts(m, matched), known_site=target.known)
+    pages = page_facts(m, matched) if m is not None and online else None
+    return decide(m, control=control, pages=pages, known_site=target.known, online=online)
 
 
 def _responses(m: Measurement) -> list[HTTPObservation | ProxyObservation]:
@@ -320,7 +317,7 @@ def _facts(obs: HTTPObservation | ProxyObservation) -> PageFacts:
     if obs.status is None:
         return PageFacts()
     matches = blockpages.match_page(obs)
-    suspicious = not matches and blockpages.looks_like_block_page(obs)
+    suspicious = not matches and blockpages.looks_like_block_page(obs, matches=matches)
     url = obs.url if isinstance(obs, HTTPObservation) else f"https://{obs.target}"
     return PageFacts(matches=matches, suspicious=suspicious,
                      upstream_failure=blockpages.upstream_failure(obs),
@@ -361,7 +358,7 @@ def _result(target: Target, m: Measurement | None, control: Control | None,
         blocking=verdict.blocking,
         interception=verdict.interception,
         timings_ms=timings_ms(m) if m is not None else {},
-        control={"status": control.status} if control is not None and control.usable else None,
+        control={"status": str(control.status)} if control is not None and control.usable else None,
         evidence=_evidence(verdict, use),
         measured_at=m.started_at if m is not None else utc_now(),
     )

@@ -1,8 +1,9 @@
 """The control vantage point, both sides of `POST /api/v1/control` (contract section 4).
 
-`summarise()` is what the collector answers for one URL it measured from outside with the same
-engine (`measure.measure`); `fetch_controls()` is the agent's client, turning those answers back
-into `model.Control` records for `verdict.decide()`.
+`control_to_json()` is the wire form of what the collector answers for one URL it measured from
+outside with the same engine (`verdict.summarise` of `measure.measure`); `fetch_controls()` is
+the agent's client, turning those answers back into `model.Control` records
+(`control_from_json`) for `verdict.decide()`.
 """
 
 from __future__ import annotations
@@ -10,63 +11,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from access_probe.model import Control, ControlHTTP, Measurement
+from access_probe.model import Control, ControlHTTP, ControlStatus, Failure
+from access_probe.schema import failure_named
 
 log = logging.getLogger(__name__)
 
 BATCH = 100  # URLs per control request: the collector accepts up to 100 (one request per catalogue)
 
 
-def control_status(m: Measurement) -> str:
-    """The control's own reading: accessible (an answer under 500 came back), unreachable
-    (the site failed at some layer), inconclusive (the control could not tell)."""
-    if m.refused:
-        return "inconclusive"
-    last = m.http[-1] if m.http else None
-    if last is not None and last.failure is None and last.status is not None:
-        return "accessible" if last.status < 500 else "unreachable"
-    failed = (any(d.failure for d in m.dns[:1]) or any(t.failure for t in m.tcp)
-              or any(t.failure for t in m.tls) or any(h.failure for h in m.http))
-    return "unreachable" if failed else "inconclusive"
-
-
-def summarise(m: Measurement) -> dict[str, Any]:
-    """The contract's per-URL control answer. Site addresses are public facts about the site,
-    not about anyone's network, so they may travel."""
-    if m.refused:
-        return {"url": m.url, "refused": m.refused}
-    dns = m.dns[0] if m.dns else None
-    tcp_ok = any(t.failure is None for t in m.tcp)
-    tls_ok = next((t for t in m.tls if t.failure is None), None)
-    last = m.http[-1] if m.http else None
+def control_to_json(c: Control) -> dict[str, Any]:
+    """The contract's per-URL control answer for a `verdict.summarise` record."""
+    if c.refused is not None:
+        return {"url": c.url, "refused": c.refused}
+    http = c.http or ControlHTTP()
     return {
-        "url": m.url,
-        "status": control_status(m),
+        "url": c.url,
+        "status": str(c.status) if c.status is not None else None,
         "dns": {
-            "failure": str(dns.failure) if dns and dns.failure else None,
-            "rcode": dns.rcode if dns else None,
-            "addresses": list(dns.addresses) if dns else [],
+            "failure": _name(c.dns_failure),
+            "rcode": c.dns_rcode,
+            "addresses": list(c.dns_addresses),
         },
-        "tcp": {"failure": None if tcp_ok or not m.tcp else str(m.tcp[-1].failure)},
-        "tls": {
-            "failure": None if tls_ok or not m.tls else str(m.tls[-1].failure),
-            "issuer": tls_ok.issuer if tls_ok else None,
-        }
-        if m.scheme == "https"
+        "tcp": {"failure": _name(c.tcp_failure)},
+        "tls": {"failure": _name(c.tls_failure), "issuer": c.tls_issuer}
+        if urlsplit(c.url).scheme.lower() == "https"
         else None,
         "http": {
-            "status": last.status if last else None,
-            "title": last.title if last else None,
-            "body_length": last.body_length if last else None,
-            "failure": str(last.failure) if last and last.failure else None,
-            "server": last.headers.get("server") if last else None,
+            "status": http.status,
+            "title": http.title,
+            "body_length": http.body_length,
+            "failure": _name(http.failure),
+            "server": http.server,
         },
     }
 
 
 def control_from_json(doc: dict[str, Any]) -> Control:
-    """One entry of the collector's answer; tolerant of missing parts (older collectors)."""
+    """One entry of the collector's answer; tolerant of missing parts (older collectors) and
+    of failure names this agent does not know (`Failure.UNKNOWN`)."""
     url = str(doc.get("url", ""))
     if doc.get("refused"):
         return Control(url=url, refused=str(doc["refused"]))
@@ -77,24 +61,38 @@ def control_from_json(doc: dict[str, Any]) -> Control:
 
     http = part("http")
     status = doc.get("status")
+    known = status if isinstance(status, str) and status in _STATUSES else None
     return Control(
         url=url,
-        status=str(status) if status in {"accessible", "unreachable", "inconclusive"} else None,
+        status=ControlStatus(known) if known else None,
         error=None if status else "no status in control answer",
-        dns_failure=part("dns").get("failure"),
+        dns_failure=failure_named(part("dns").get("failure")),
+        dns_rcode=_str_or_none(part("dns").get("rcode")),
         dns_addresses=tuple(str(a) for a in part("dns").get("addresses") or ()),
-        tcp_failure=part("tcp").get("failure"),
-        tls_failure=part("tls").get("failure"),
+        tcp_failure=failure_named(part("tcp").get("failure")),
+        tls_failure=failure_named(part("tls").get("failure")),
+        tls_issuer=_str_or_none(part("tls").get("issuer")),
         http=ControlHTTP(
             status=_int_or_none(http.get("status")),
-            title=http.get("title"),
+            title=_str_or_none(http.get("title")),
             body_length=_int_or_none(http.get("body_length")),
-            failure=http.get("failure"),
-            server=http.get("server"),
+            failure=failure_named(http.get("failure")),
+            server=_str_or_none(http.get("server")),
         )
         if http
         else None,
     )
+
+
+_STATUSES = frozenset(s.value for s in ControlStatus)
+
+
+def _name(failure: Failure | None) -> str | None:
+    return str(failure) if failure is not None else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int_or_none(value: object) -> int | None:

@@ -21,6 +21,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from access_probe.engine.addresses import in_networks, is_bogon, parse_address
@@ -32,6 +33,7 @@ from access_probe.model import (
     Failure,
     HTTPObservation,
     Measurement,
+    NotFollowed,
     ProxyObservation,
     Route,
     TCPObservation,
@@ -89,6 +91,9 @@ class _Path:
     proxy: str | None  # plain HTTP through this proxy: requests in absolute form
 
 
+_Obs = TypeVar("_Obs", TCPObservation, ProxyObservation, TLSObservation, HTTPObservation)
+
+
 class _Stop(Exception):
     """Internal: a step failed or the guard refused; the record says why."""
 
@@ -108,7 +113,13 @@ class _Recorder:
     refused: str | None = None
     paths: dict[_Origin, _Path] = field(default_factory=dict)
     lookups: Lookups | None = None
-    looked_up: list[Lookup] = field(default_factory=list)  # in the order they were needed
+    # (lookup, the hop that needed it first), in the order they were needed
+    looked_up: list[tuple[Lookup, int]] = field(default_factory=list)
+    hop: int = 0  # the request of the redirect chain being made (0: the URL itself)
+
+    def at_hop(self, obs: _Obs) -> _Obs:
+        """`obs` stamped with the hop it was made for."""
+        return replace(obs, hop=self.hop) if self.hop else obs
 
     def check(self, address: str) -> None:
         reason = self.guard(address) if self.guard is not None else None
@@ -139,11 +150,12 @@ class Steps:
     once instead of holding a worker."""
 
     measurement: Measurement  # DNS not yet recorded
-    lookups: tuple[Lookup, ...]
+    lookups: tuple[tuple[Lookup, int], ...]  # each with the hop that needed it first
     clock: Clock
 
     def finish(self) -> Measurement:
-        dns = tuple(obs for lookup in self.lookups for obs in lookup.observations(self.clock))
+        dns = tuple(replace(obs, hop=hop) if hop else obs for lookup, hop in self.lookups
+                    for obs in lookup.observations(self.clock))
         end = max([self.measurement.duration, *(obs.t for obs in dns)])
         return replace(self.measurement, dns=dns, duration=end)
 
@@ -218,26 +230,48 @@ def _without_credentials(proxy_url: str | None) -> str | None:
 
 
 def _follow(rec: _Recorder, url: str, origin: _Origin) -> None:
+    """Fetch `url` and follow its redirects by hand, each hop recorded; a redirect not taken
+    says why on its observation (`not_followed`)."""
     first = origin
-    for _hop in range(rec.limits.max_redirects + 1):
-        path = _path(rec, url, origin)
-        if path.address is not None:
-            rec.check(path.address)
-        obs = http.request(path.conn, url, rec.ctx, proxy=path.proxy)
+    seen, looped = {url}, False
+    for hop in range(rec.limits.max_redirects + 1):
+        rec.hop = hop
+        try:
+            path = _path(rec, url, origin)
+            if path.address is not None:
+                rec.check(path.address)
+        except _Stop:
+            if rec.refused is not None and rec.http:
+                _not_followed(rec, NotFollowed.REFUSED)
+            raise
+        obs = rec.at_hop(http.request(path.conn, url, rec.ctx, proxy=path.proxy))
         rec.http.append(obs)
         if obs.failure is not None or obs.status not in _REDIRECTS or obs.location is None:
             return
         try:
             origin = _Origin.of(obs.location)
         except ValueError:
-            return  # a redirect to something that is not http(s): recorded, not followed
+            return _not_followed(rec, NotFollowed.NOT_HTTP)  # recorded, not followed
         if rec.guard is None and _into_private(rec, first, origin, obs.location):
-            return  # recorded (the Location is evidence), not followed; with a guard (the
+            # recorded (the Location is evidence), not followed; with a guard (the
             # collector), the guard refuses it and the answer says so
+            return _not_followed(rec, NotFollowed.PRIVATE_ADDRESS)
+        looped = looped or obs.location in seen
         url = obs.location
+        seen.add(url)
         if rec.ctx.expired():
-            return
-    rec.http[-1] = replace(rec.http[-1], failure=Failure.TOO_MANY_REDIRECTS)
+            return _not_followed(rec, NotFollowed.OUT_OF_TIME)
+    # Followed to the bound either way (a server may change its answer on a later visit);
+    # a chain that came back to a URL it had fetched is called a loop.
+    _not_followed(rec, NotFollowed.LOOP if looped else NotFollowed.TOO_MANY,
+                  Failure.TOO_MANY_REDIRECTS)
+
+
+def _not_followed(rec: _Recorder, why: NotFollowed, failure: Failure | None = None) -> None:
+    """The last hop's redirect was not taken, and why; a loop or too many hops is also the
+    request's failure (as a browser's ERR_TOO_MANY_REDIRECTS covers both)."""
+    last = rec.http[-1]
+    rec.http[-1] = replace(last, not_followed=why, failure=failure or last.failure)
 
 
 def _into_private(rec: _Recorder, first: _Origin, origin: _Origin, url: str) -> bool:
@@ -271,7 +305,7 @@ def _direct(rec: _Recorder, origin: _Origin) -> _Path:
     for address in addresses[: rec.limits.max_addresses]:
         rec.check(address)
         obs, sock = tcp.connect(address, origin.port, rec.ctx)
-        rec.tcp.append(obs)
+        rec.tcp.append(rec.at_hop(obs))
         if sock is not None:
             return _direct_path(rec, origin, address, sock)
         if rec.ctx.expired():
@@ -286,8 +320,8 @@ def _resolve(rec: _Recorder, host: str) -> list[str]:
         return [host]
     assert rec.lookups is not None
     lookup = rec.lookups.lookup(host)
-    if lookup not in rec.looked_up:
-        rec.looked_up.append(lookup)
+    if all(lookup is not known for known, _hop in rec.looked_up):
+        rec.looked_up.append((lookup, rec.hop))
     found = lookup.first_usable(lambda address: _usable(address, rec))
     if not found:
         raise _Stop
@@ -336,7 +370,7 @@ def _handshake(rec: _Recorder, origin: _Origin, sock: socket.socket,
     obs, tls_sock = tls.handshake(sock, origin.host, rec.ctx, public=public,
                                   local=rec.env.local_context, reconnect=reconnect,
                                   address=address)
-    rec.tls.append(obs)
+    rec.tls.append(rec.at_hop(obs))
     if tls_sock is None:
         raise _Stop
     return tls_sock, rec.env.local_context() if obs.trusted_by is Trust.LOCAL else public
@@ -378,7 +412,7 @@ def _via_proxy(rec: _Recorder, origin: _Origin, proxy_url: str) -> _Path:
 def _connect_proxy(rec: _Recorder, host: str, port: int) -> socket.socket:
     rec.check(host)
     obs, sock = tcp.connect(host, port, rec.ctx, via_proxy=True)
-    rec.tcp.append(obs)
+    rec.tcp.append(rec.at_hop(obs))
     if sock is None:
         raise _Stop
     return sock
@@ -391,5 +425,5 @@ def _tunnel(rec: _Recorder, sock: socket.socket, origin: _Origin, proxy_url: str
     # One field for the whole measurement: keep the first CONNECT, unless a later one (after
     # a redirect to another host) was refused, which is the fact that matters.
     if record and (rec.proxy_connect is None or obs.failure is not None):
-        rec.proxy_connect = obs
+        rec.proxy_connect = rec.at_hop(obs)
     return tunnel

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from access_probe.schema import Method, Result, Status
 
-__all__ = ["Explanation", "Standing", "explain", "service_standing", "standing", "vendor_name",
-           "worst"]
+__all__ = ["Explanation", "ServiceCounts", "Standing", "explain", "service_counts",
+           "service_standing", "service_standings", "standing", "vendor_name", "worst"]
 
 
 class Standing(StrEnum):
@@ -109,6 +110,42 @@ def service_standing(statuses: list[Status]) -> Standing:
     if kinds and all(k is Standing.DOWN for k in kinds):
         return Standing.DOWN
     return Standing.UNKNOWN
+
+
+def service_standings(results: Iterable[Result]) -> dict[str, Standing]:
+    """Each service's standing from its endpoints (an ad-hoc link stands for itself, by its
+    target), in first-seen order: the report's rows and the tray's counts both come from
+    here, so they never disagree."""
+    groups: dict[str, list[Status]] = {}
+    for r in results:
+        groups.setdefault(r.service or r.target, []).append(r.status)
+    return {key: service_standing(statuses) for key, statuses in groups.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceCounts:
+    total: int = 0
+    blocked: int = 0
+    restricted: int = 0
+    offline: bool = False  # every result was `offline`: nothing could be checked
+
+    @property
+    def summary(self) -> str:
+        """The report's headline, in the words the tray's title uses too."""
+        if self.offline:
+            return "Offline: nothing could be checked"
+        if not self.blocked and not self.restricted:
+            return ("The 1 service checked is reachable" if self.total == 1
+                    else f"All {self.total} services reachable")
+        return f"{self.blocked} of {self.total} services blocked, {self.restricted} restricted"
+
+
+def service_counts(results: Sequence[Result]) -> ServiceCounts:
+    kinds = list(service_standings(results).values())
+    return ServiceCounts(total=len(kinds), blocked=kinds.count(Standing.BLOCKED),
+                         restricted=kinds.count(Standing.RESTRICTED),
+                         offline=bool(results) and all(r.status is Status.OFFLINE
+                                                       for r in results))
 
 
 def vendor_name(vendor: str | None) -> str | None:

@@ -11,9 +11,15 @@ from importlib import resources
 from string import Template
 
 from access_probe import __version__
-from access_probe.report.explain import Standing, explain, service_standing, standing
+from access_probe.report.explain import (
+    Standing,
+    explain,
+    service_counts,
+    service_standing,
+    standing,
+)
 from access_probe.report.unblock import unblock_request
-from access_probe.schema import CheckDocument, Result, Status
+from access_probe.schema import CheckDocument, Result
 
 __all__ = ["blocked_chart_svg", "render_html", "service_rows"]
 
@@ -58,12 +64,8 @@ def _row(key: str, results: list[Result], names: Mapping[str, str]) -> str:
 
 def _counts(doc: CheckDocument) -> tuple[int, int]:
     """(blocked, restricted) services in one run."""
-    blocked = restricted = 0
-    for _, results in service_rows(doc):
-        kind = service_standing([r.status for r in results])
-        blocked += kind is Standing.BLOCKED
-        restricted += kind is Standing.RESTRICTED
-    return blocked, restricted
+    counts = service_counts(doc.results)
+    return counts.blocked, counts.restricted
 
 
 def blocked_chart_svg(history: Sequence[CheckDocument]) -> str:
@@ -105,13 +107,12 @@ def _history_section(history: Sequence[CheckDocument]) -> str:
 
 
 def _summary(doc: CheckDocument) -> str:
-    if doc.results and all(r.status is Status.OFFLINE for r in doc.results):
+    counts = service_counts(doc.results)
+    if counts.offline:
         return "This computer was offline: nothing could be checked."
-    blocked, restricted = _counts(doc)
-    total = len(service_rows(doc))
-    if not blocked and not restricted:
-        return f"All {total} services checked are reachable or not blocked here."
-    return f"{blocked} of {total} services blocked, {restricted} restricted."
+    if not counts.blocked and not counts.restricted:
+        return f"All {counts.total} services checked are reachable or not blocked here."
+    return counts.summary + "."
 
 
 def render_html(doc: CheckDocument, history: Sequence[CheckDocument] = (), *,

@@ -30,7 +30,7 @@ from access_probe.agent.submit import Submitter, flush
 from access_probe.report.history import History
 from access_probe.schema import CheckDocument, Context, Result, Status, parse_iso
 
-TOKEN = "test-token"
+TOKEN = os.environ.get("ACCESS_PROBE_DRIVER_TOKEN", "test-token")  # a real collector's token
 PER_CYCLE = 3
 
 
@@ -56,12 +56,12 @@ class SimClock:
         return self.now
 
 
-def make_check(directory: Path, clock: Any) -> Any:
+def make_check(directory: Path, clock: Any, per_cycle: int = PER_CYCLE) -> Any:
     def check(urls: Sequence[str] | None) -> CheckDocument:
         now = clock()
         results = tuple(Result(target=f"svc{i}", url=f"https://svc{i}.example/", service=f"svc{i}",
                                status=Status.BLOCKED if i == 0 else Status.ACCESSIBLE,
-                               measured_at=now) for i in range(PER_CYCLE))
+                               measured_at=now) for i in range(per_cycle))
         journal(directory / "generated", [r.id for r in results])
         return CheckDocument(started_at=now, finished_at=now,
                              context=Context(org="E07000223", network="lab"), results=results)
@@ -70,7 +70,7 @@ def make_check(directory: Path, clock: Any) -> Any:
 
 def build(args: argparse.Namespace, clock: Any) -> Agent:
     directory = Path(args.dir)
-    return Agent(check=make_check(directory, clock),
+    return Agent(check=make_check(directory, clock, args.per_cycle),
                  spool=JournalSpool(directory / "spool.sqlite3", clock=clock),
                  submitter=Submitter(args.collector, TOKEN, timeout=(2, 5)),
                  history=History(directory / "history"), lock=RunLock(directory / "run.lock"),
@@ -84,6 +84,8 @@ def cmd_cycles(args: argparse.Namespace) -> None:
     agent = build(args, utc_now)
     for _ in range(args.cycles):
         agent.run_cycle()
+        if args.force_flush:  # as `spool flush` would: past the backoff a refusal set
+            agent.flush(force=True)
 
 
 def cmd_week(args: argparse.Namespace) -> None:
@@ -135,6 +137,8 @@ def main() -> None:
     parser.add_argument("--until", default="2026-11-30T00:00:00Z")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--pace", type=float, default=0.0)
+    parser.add_argument("--per-cycle", type=int, default=PER_CYCLE)
+    parser.add_argument("--force-flush", action="store_true")
     args = parser.parse_args()
     threading.current_thread().name = f"driver-{args.mode}"
     modes = {"cycles": cmd_cycles, "week": cmd_week, "flush": cmd_flush, "serve": cmd_serve}

@@ -54,7 +54,7 @@ def test_cycle_delivers_and_remembers(tmp_path: Path, collector: StubCollector) 
     assert report.spooled == 3 and report.flush is not None and report.flush.delivered == 3
     assert set(collector.stored) == {r.id for r in doc.results}
     assert agent.spool.pending() == 0
-    assert agent.snapshot.status_line == "1 blocked / 1 restricted"
+    assert agent.snapshot.status_line == "1 of 3 services blocked, 1 restricted"
     latest = History(tmp_path / "history").latest()
     assert latest is not None and [r.id for r in latest.results] == [r.id for r in doc.results]
     agent.spool.close()
@@ -73,7 +73,7 @@ def test_offline_spells_spool_one_result_per_transition(tmp_path: Path,
     assert len(markers) == 2  # went offline twice; six offline cycles
     assert all(r["status"] == "offline" and r["service"] is None for r in markers)
     assert len(stored) == 3
-    assert agent.snapshot.status_line == "Offline: no network"
+    assert agent.snapshot.status_line == "Offline: nothing could be checked"
     agent.spool.close()
 
 

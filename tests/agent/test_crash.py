@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from access_probe.agent.anonymise import anonymise
 from access_probe.agent.spool import Spool
 from access_probe.schema import Status
@@ -124,13 +126,14 @@ def test_kill_during_flush(tmp_path: Path, collector: StubCollector) -> None:
     assert_exactly_once(tmp_path, collector)
 
 
+@pytest.mark.timeout(420)
 def test_week_long_outage_with_crashes(tmp_path: Path, collector: StubCollector) -> None:
     """Seven simulated days of hourly cycles while the collector is down, the agent killed
     again and again; then the collector returns and everything arrives once."""
     collector.mode = "down"
     rng = random.Random(23)
     marker = tmp_path / "clock"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # a bound, not a speed goal: a loaded machine is slow
     runs = kills = 0
     while time.monotonic() < deadline and runs < 60:
         before = marker.read_text() if marker.exists() else ""
@@ -140,7 +143,7 @@ def test_week_long_outage_with_crashes(tmp_path: Path, collector: StubCollector)
         # loaded CI machine the interpreter's start-up alone can outlast a fixed delay, and
         # then no run ever gets further than the last one did.
         wait_for_progress(proc, marker, before, limit=15)
-        kills += run_and_maybe_kill(proc, rng.uniform(0.05, 0.6))
+        kills += run_and_maybe_kill(proc, rng.uniform(0.1, 1.0))
         runs += 1
         if proc.returncode == 0:
             break

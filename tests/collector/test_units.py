@@ -1,5 +1,5 @@
-"""The collector's pure parts, no database: aggregate rules, councils, tokens, rate limits,
-settings, input models."""
+"""The collector's pure parts, no database: aggregate rules, councils, tokens, settings,
+input models."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ import pytest
 
 from access_probe.collector import aggregate, councils, tokens
 from access_probe.collector.aggregate import AggregateQuery, AggregateRow, QueryError
-from access_probe.collector.control import TTLCache
 from access_probe.collector.ingest import strip_url
 from access_probe.collector.models_in import CheckIn
-from access_probe.collector.ratelimit import RateLimiter
 from access_probe.collector.settings import Settings
 from access_probe.errors import ConfigError
 from access_probe.schema import CHECK_SCHEMA
@@ -81,39 +79,6 @@ def test_tokens_hash_verify_and_parse() -> None:
     assert tokens.verify(new.token, new.secret_hash)
     assert not tokens.verify(new.token + "x", new.secret_hash)
     assert tokens.token_id(new.token) == new.id and tokens.token_id("ap_zz_zz") is None
-
-
-def test_rate_limiter_refills_per_key() -> None:
-    now = [0.0]
-    limiter = RateLimiter(60, 2, clock=lambda: now[0])
-    assert [limiter.take("a") for _ in range(3)][:2] == [0.0, 0.0]
-    assert limiter.take("a") == pytest.approx(1.0)
-    assert limiter.take("b") == 0.0
-    now[0] = 1.0
-    assert limiter.take("a") == 0.0
-    assert limiter.take("a", cost=50) == pytest.approx(2.0)  # charged as the burst
-
-
-def test_rate_limiter_memory_is_bounded() -> None:
-    now = [0.0]
-    limiter = RateLimiter(60, 1, clock=lambda: now[0], max_keys=10)
-    for i in range(10):
-        limiter.take(str(i))
-    now[0] = 100.0
-    limiter.take("new")
-    assert len(limiter._buckets) == 1
-
-
-def test_ttl_cache_expires() -> None:
-    now = [0.0]
-    cache = TTLCache(60, max_entries=2, clock=lambda: now[0])
-    cache.put("a", {"url": "a"})
-    assert cache.get("a") == {"url": "a"}
-    now[0] = 61
-    assert cache.get("a") is None
-    for key in "bcd":
-        cache.put(key, {})
-    assert cache.get("b") is None and cache.get("d") == {}
 
 
 @pytest.mark.parametrize("overrides", [{"db_url": "mysql://x"}, {"k": 0}, {"k": True},

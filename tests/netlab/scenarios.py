@@ -69,13 +69,13 @@ RUNS: tuple[Run, ...] = (
         env={"HTTPS_PROXY": "http://{gateway}:3128", "HTTP_PROXY": "http://{gateway}:3128"},
         urls=(U(GOV), U(FB))),
     Run(id="e2g", council="e2g", proxy="gateway:8080",
-        urls=(U(GOV), U(FB, "http"), U(FB), U(KHUB))),
+        urls=(U(GOV), U(FB, "http"), U(FB), U(KHUB), U(DOWN), U(DOWN, "http"))),
     Run(id="e2g-warn", council="e2g", client=1, proxy="gateway:8080",
         urls=(U(GOV), U(YT, "http"))),
     Run(id="tlsi", council="tlsi", store="council", urls=(U(GOV), U(FB), U(KHUB))),
     Run(id="tlsi-untrusted", council="tlsi", store="public", urls=(U(GOV),)),
     Run(id="bump", council="bump", proxy="gateway:3128", store="council",
-        urls=(U(GOV), U(FB), U(KHUB))),
+        urls=(U(GOV), U(FB), U(KHUB), U(DOWN))),
     Run(id="sg", council="sg", proxy="gateway:3128",
         urls=(U(GOV), U(GOV, "http"), U(FB, "http"), U(FB), U(IG), U(KHUB))),
     Run(id="dnsm", council="dnsm",
@@ -159,6 +159,9 @@ EXPECTATIONS: tuple[Expect, ...] = (
            method="http-blockpage", vendor="e2guardian", category="Social Networking"),
     Expect(run="e2g", url=U(FB), status="blocked", layer="http", method="proxy-denied",
            vendor="e2guardian"),
+    # e2guardian's own network-error page for a site that is down: not the site.
+    Expect(run="e2g", url=U(DOWN), status="unreachable", control="unreachable"),
+    Expect(run="e2g", url=U(DOWN, "http"), status="unreachable", control="unreachable"),
     *_accessible("e2g-warn", U(GOV)),
     Expect(run="e2g-warn", url=U(YT, "http"), status="restricted", layer="http",
            method="warn-page", vendor="e2guardian", category="Video Streaming"),
@@ -171,6 +174,9 @@ EXPECTATIONS: tuple[Expect, ...] = (
     *_accessible("bump", U(GOV), U(KHUB), interception=COUNCIL_CA),
     Expect(run="bump", url=U(FB), status="blocked", layer="http", method="http-blockpage",
            vendor="squid", interception=COUNCIL_CA),
+    # Squid's ERR_CONNECT_FAIL page inside the bumped TLS for a site that is down: not the site.
+    Expect(run="bump", url=U(DOWN), status="unreachable", control="unreachable",
+           interception=COUNCIL_CA),
     # squidGuard as Squid's redirector: plain http is redirected (302) to the council's copy
     # of squidGuard.cgi, whose URL names squidGuard and the target group; on CONNECT squid
     # answers the tunnel request itself with that 302: the proxy refusing the tunnel.

@@ -45,6 +45,8 @@ def parse(request: Request, *, extra: tuple[str, ...] = ()) -> AggregateQuery:
         return aggregate.parse_query(request.query_params.multi_items(), extra=extra)
     except QueryError as exc:
         raise HTTPException(422, str(exc)) from None
+    except ValueError:  # a value that slipped past the parser's own checks ('hour=²')
+        raise HTTPException(422, "invalid query value") from None
 
 
 def visible(state: Collector, who: Principal,

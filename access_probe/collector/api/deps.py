@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -45,16 +46,37 @@ StateDep = Annotated[Collector, Depends(get_state)]
 _bearer = HTTPBearer(auto_error=False, description="an enrolment or administrator token")
 
 
-def principal(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None,
-                                                Depends(_bearer)]) -> Principal:
+def principal(request: Request, state: StateDep,
+              creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+              ) -> Principal:
+    """The caller, from its bearer token. Guessing tokens is throttled per client: each
+    presented token that fails charges one unit to the bucket of the client's hashed address
+    (`auth_failures_per_minute`, `auth_failure_burst`, shared by all replicas); while that
+    bucket is empty every token from that client is answered 429 before it is checked, so
+    a guess cannot be tested faster than the limit. The address is hashed with a key kept
+    in the database and used for nothing else."""
     token = creds.credentials if creds else ""
+    client = state.address_hash(request.client.host if request.client else "")
+    if token:
+        wait = state.auth_failures.peek(client)
+        if wait > 0:
+            raise too_many_failures(wait)
     token_id = tokens.token_id(token)
     record = repo.find_token(state.engine, token_id=token_id) if token_id else None
-    if record is None or record.revoked_at is not None or not tokens.verify(token,
-                                                                           record.secret_hash):
+    valid = tokens.verify(token, record.secret_hash if record else tokens.NO_HASH)
+    if record is None or record.revoked_at is not None or not valid:
+        if token:
+            wait = state.auth_failures.take(client)
+            if wait > 0:
+                raise too_many_failures(wait)
         raise HTTPException(401, "a valid, unrevoked bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     return Principal(token_id=record.id, org=record.org, admin=record.admin)
+
+
+def too_many_failures(wait: float) -> HTTPException:
+    return HTTPException(429, "too many failed authentications from this client; try later",
+                         headers={"Retry-After": str(math.ceil(wait))})
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
@@ -80,7 +102,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit`: by Content-Length
     before reading anything, else while streaming (chunked bodies)."""
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise HTTPException(400, "bad Content-Length")
     if declared is not None and int(declared) > limit:
         raise HTTPException(413, f"body larger than {limit} bytes")
@@ -107,8 +129,17 @@ async def _validated(model: type[M], body: bytes) -> M:
         raise InvalidInput(error_summary(exc)) from None
 
 
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = {"loc": ["body"], "msg": "NUL characters (\\u0000) are not accepted in any string"}
+
+
 async def submission(request: Request, state: StateDep) -> CheckIn:
+    """Refused before validation: a NUL in any string (PostgreSQL cannot store one in text,
+    and no field of the contract has a use for it)."""
     body = await read_limited(request, state.settings.max_body_bytes)
+    if _NUL.search(body):
+        raise InvalidInput([NUL_REFUSED])
     return await _validated(CheckIn, body)
 
 

@@ -132,3 +132,29 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """For schema comparisons: the monthly partitions of `results` are made at run time and
     are not in this metadata (they are `results` itself)."""
     return not (type_ == "table" and name is not None and name.startswith("results_p"))
+
+# --- state shared by every collector process (safety) --------------------------------------
+# Rate-limit buckets and control answers live in the database, so N processes or machines on
+# one database behave as one collector. Rows are transient: a bucket row is deleted once it is
+# full again (nothing to remember), a cache row once it has expired.
+
+rate_buckets = sa.Table(
+    "rate_buckets", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),  # "<limit>:<token id or keyed hash>"
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("stamp", sa.Float, nullable=False),  # seconds since the epoch, last refill
+    sa.Column("granted", sa.Boolean, nullable=False),  # the outcome of the last take
+)
+
+control_cache = sa.Table(
+    "control_cache", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256 of the URL
+    sa.Column("expires", sa.Float, nullable=False, index=True),  # seconds since the epoch
+    sa.Column("answer", sa.Text, nullable=False),  # the JSON answer
+)
+
+collector_keys = sa.Table(
+    "collector_keys", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(64), nullable=False),  # hex; made once, shared by replicas
+)

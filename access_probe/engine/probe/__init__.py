@@ -12,25 +12,16 @@ open socket where the next step needs it) and never raises for network condition
 
 Every probe takes the `ProbeContext` last among its positional arguments: one zero time for
 all timings and the bounds of a step.
+
+There is no registry dict of probes: each takes what the step before it produced (a name, an
+address, an open socket, a proved connection), so `measure.py` calls them in order by name.
+blackbox_exporter's `Probers` map picks one prober per configured module; this engine always
+runs every layer, so a map keyed by operation would only hide the probes' types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from access_probe.engine.classify import Operation
 from access_probe.engine.probe import dns, http, proxy, tcp, tls
 from access_probe.engine.probe.base import Clock, ProbeContext
 
-__all__ = ["PROBES", "Clock", "ProbeContext", "dns", "http", "proxy", "tcp", "tls"]
-
-# The registry, keyed by the operation each probe performs (the failure's layer).
-PROBES: dict[Operation, Callable[..., Any]] = {
-    Operation.RESOLVE: dns.resolve_system,
-    Operation.DNS_QUERY: dns.query_udp,
-    Operation.CONNECT: tcp.connect,
-    Operation.PROXY_CONNECT: proxy.connect_tunnel,
-    Operation.TLS_HANDSHAKE: tls.handshake,
-    Operation.HTTP_REQUEST: http.request,
-}
+__all__ = ["Clock", "ProbeContext", "dns", "http", "proxy", "tcp", "tls"]
