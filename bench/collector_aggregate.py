@@ -145,7 +145,8 @@ def fill(engine: sa.engine.Engine, n: int, orgs: int, days: int) -> tuple[date, 
     repo.rebuild_rollups(engine)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-    return end.date(), time.perf_counter() - t0
+        last = conn.execute(sa.select(sa.func.max(results.c.day))).scalar_one()
+    return last, time.perf_counter() - t0
 
 
 @contextlib.contextmanager

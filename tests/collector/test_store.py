@@ -157,3 +157,24 @@ def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object) -> None:
             assert (repo.aggregate(engine, query=query)
                     == repo.aggregate(engine, query=query, source="results")), (keys, since)
     engine.dispose()
+
+
+def test_maintain_command_applies_the_retention(tmp_path: object,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from access_probe.cli import main
+
+    url = f"sqlite:///{tmp_path}/m.sqlite3"
+    assert main(["collector", "migrate", "--db", url]) == 0
+    engine = repo.make_engine(url)
+    now = datetime.now(UTC)
+    repo.ingest(engine, batch=[_stored(now - timedelta(days=d)) for d in (1, 100)])
+    monkeypatch.setenv("ACCESS_PROBE_RETENTION_DAYS", "30")
+    assert main(["collector", "maintain", "--db", url]) == 0
+    assert "1 results deleted" in capsys.readouterr().out
+    assert main(["collector", "maintain", "--db", url, "--retention-days", "0"]) == 0
+    assert "retention off" in capsys.readouterr().out
+    assert repo.count_results(engine) == 1
+    engine.dispose()
+    monkeypatch.setenv("ACCESS_PROBE_RETENTION_DAYS", "a month")
+    assert main(["collector", "maintain", "--db", url]) == 2

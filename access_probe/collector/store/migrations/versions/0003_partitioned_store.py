@@ -117,6 +117,9 @@ def upgrade() -> None:
             sa.Column("count", sa.BigInteger, nullable=False),
             sa.PrimaryKeyConstraint(*keys, name=f"pk_{name}"),
         )
+        if name == "counts_day":
+            op.create_index("ix_counts_day_service", name, ["day", "service", "org"],
+                            postgresql_include=["count"])
         exprs = [value.get(k, f"coalesce({k}, '')") for k in keys]
         op.execute(
             f"INSERT INTO {name} ({', '.join(keys)}, {', '.join(_DERIVED)}, count) "
