@@ -42,6 +42,7 @@ from access_probe.collector.settings import ENV_VAR, Settings
 from access_probe.collector.shared import AddressHasher, SharedCache, SharedRateLimiter
 from access_probe.collector.state import Collector
 from access_probe.collector.store import migrate, partitions, repo
+from access_probe.collector.tokens import TokenCache
 from access_probe.config import load_config
 from access_probe.engine.measure import Limits
 from access_probe.engine.netenv import NetEnv
@@ -70,6 +71,8 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
                                         per_minute=settings.auth_failures_per_minute,
                                         burst=settings.auth_failure_burst),
         address_hash=AddressHasher(engine),
+        tokens=TokenCache(lambda token_id: repo.find_token(engine, token_id=token_id),
+                          settings.token_cache_seconds),
         control=_control_service(settings, netenv, executor, engine), templates=_templates())
 
     @asynccontextmanager

@@ -99,6 +99,9 @@ def _serve_parser(sub: Any) -> None:
                        help="control URLs a token may have measured at once")
     serve.add_argument("--control-cache-seconds", type=float, default=60.0,
                        help="how long a control answer is served from the shared cache")
+    serve.add_argument("--token-cache-seconds", type=float, default=5.0,
+                       help="how long each process keeps a token's row: a revoked token is "
+                            "refused by every process within this many seconds (0: at once)")
     serve.add_argument("--auth-failures-per-minute", type=float, default=10.0,
                        help="failed authentications per client address per minute before "
                             "the client is answered 429 (throttles token guessing)")
@@ -162,6 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         submit_per_minute=args.submit_per_minute, submit_burst=args.submit_burst,
         control_per_minute=args.control_per_minute, control_burst=args.control_burst,
         control_cache_seconds=args.control_cache_seconds,
+        token_cache_seconds=args.token_cache_seconds,
         auth_failures_per_minute=args.auth_failures_per_minute,
         auth_failure_burst=args.auth_failure_burst,
         retention_days=_retention(args))

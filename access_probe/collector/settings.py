@@ -44,6 +44,9 @@ class Settings:
     auth_failures_per_minute: float = 10.0  # failed authentications per client address
     auth_failure_burst: int = 20
     control_cache_seconds: float = 60.0
+    # A token's row is read from the database at most this often per process: the bound on
+    # how long a revoked token is still accepted (0: read on every request).
+    token_cache_seconds: float = 5.0
     control_deadline_seconds: float = 30.0
     control_workers: int = 16
     db_pool_size: int = 5
@@ -62,8 +65,9 @@ class Settings:
                 or self.retention_days < 0:
             raise ConfigError("must be a whole number of days, 0 to keep everything",
                               key="retention_days")
-        if self.control_cache_seconds < 0:
-            raise ConfigError("must not be negative", key="control_cache_seconds")
+        for name in ("control_cache_seconds", "token_cache_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError("must not be negative", key=name)
         for path, key in ((self.config, "config"), (self.targets, "targets")):
             if path is not None and not path.is_file():
                 raise ConfigError(f"no such file: {path}", key=key)

@@ -87,29 +87,45 @@ class SharedRateLimiter:
     def take(self, key: str, cost: float = 1.0) -> float:
         """0.0 if `cost` units were granted, else the seconds to wait before asking again.
         A cost above the burst is charged as the burst, so it can be granted at all."""
+        with self.engine.begin() as conn:
+            wait = self.take_in(conn, key, cost)
+        self.sweep_when_due()
+        return wait
+
+    def take_in(self, conn: sa.Connection, key: str, cost: float = 1.0) -> float:
+        """`take` inside the caller's transaction: the charge commits or rolls back with it.
+        The bucket's row stays locked until then, so take it last, just before the commit
+        (then a transaction holding it waits for nothing else, and none can deadlock on it);
+        call `sweep_when_due` after the commit."""
         cost = min(float(cost), float(self.burst))
         rate = self.per_minute / 60.0
-        now = self.clock()
-        with self.engine.begin() as conn:
-            tokens, granted = conn.execute(_TAKE, {
-                "key": f"{self.name}:{key}"[:80], "now": now, "rate": rate,
-                "burst": float(self.burst), "cost": cost}).one()
-        if self._sweeper.due():
-            self.sweep()
+        tokens, granted = conn.execute(_TAKE, {
+            "key": self._key(key), "now": self.clock(), "rate": rate,
+            "burst": float(self.burst), "cost": cost}).one()
         return 0.0 if granted else max((cost - float(tokens)) / rate, 0.001)
 
     def peek(self, key: str, cost: float = 1.0) -> float:
         """Like `take` but charges nothing: 0.0 if `cost` units are there now."""
+        with self.engine.connect() as conn:
+            return self.peek_in(conn, key, cost)
+
+    def peek_in(self, conn: sa.Connection, key: str, cost: float = 1.0) -> float:
         cost = min(float(cost), float(self.burst))
         rate = self.per_minute / 60.0
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(rate_buckets.c.tokens, rate_buckets.c.stamp).where(
-                rate_buckets.c.key == f"{self.name}:{key}"[:80])).first()
+        row = conn.execute(sa.select(rate_buckets.c.tokens, rate_buckets.c.stamp).where(
+            rate_buckets.c.key == self._key(key))).first()
         if row is None:
             return 0.0
         level = min(float(self.burst),
                     row.tokens + max(self.clock() - row.stamp, 0.0) * rate)
         return 0.0 if level >= cost else (cost - level) / rate
+
+    def _key(self, key: str) -> str:
+        return f"{self.name}:{key}"[:80]
+
+    def sweep_when_due(self) -> None:
+        if self._sweeper.due():
+            self.sweep()
 
     def sweep(self) -> int:
         """Delete this limit's buckets that are full again; the number deleted."""

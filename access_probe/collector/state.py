@@ -16,6 +16,7 @@ from access_probe.collector.councils import Councils
 from access_probe.collector.metrics import Metrics
 from access_probe.collector.settings import Settings
 from access_probe.collector.shared import AddressHasher, SharedRateLimiter
+from access_probe.collector.tokens import TokenCache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,5 +29,6 @@ class Collector:
     control_limits: SharedRateLimiter
     auth_failures: SharedRateLimiter  # per hashed client address
     address_hash: AddressHasher
+    tokens: TokenCache  # this process's own, for `settings.token_cache_seconds`
     control: ControlService
     templates: Jinja2Templates

@@ -12,7 +12,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from access_probe.collector.store.records import TokenRecord
 
 PREFIX = "ap"
 _TOKEN = re.compile(r"^ap_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
@@ -57,3 +61,44 @@ NO_HASH = "0" * 64
 def verify(token: str, stored_hash: str) -> bool:
     """Constant-time: the SHA-256 of what was presented against the stored one."""
     return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+class TokenCache:
+    """Token rows by id, kept `seconds` per process so a busy agent does not cost a database
+    read per request. Only rows that exist are kept (an unknown id is looked up every time,
+    and charged to the failed-authentication throttle), and the secret is still verified
+    against the kept hash on every request. The price: a token revoked in the database is
+    still accepted by a process that read it less than `seconds` ago; `seconds` is the bound
+    on how long a revocation takes to reach every replica (0 reads the database every time)."""
+
+    def __init__(self, lookup: Callable[[str], TokenRecord | None], seconds: float, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.lookup = lookup
+        self.seconds = seconds
+        self.clock = clock
+        self._rows: dict[str, tuple[float, TokenRecord]] = {}
+
+    def find(self, token_id: str) -> TokenRecord | None:
+        now = self.clock()
+        kept = self._rows.get(token_id)
+        if kept is not None and now - kept[0] < self.seconds:
+            return kept[1]
+        record = self.lookup(token_id)
+        if record is None:
+            self._rows.pop(token_id, None)
+        elif self.seconds > 0:
+            if len(self._rows) >= MAX_CACHED_TOKENS:  # bounded: ids are 8 hex digits
+                self._rows.clear()
+            self._rows[token_id] = (now, record)
+        return record
+
+    def kept(self, token_id: str) -> TokenRecord | None:
+        """The row if it is in the cache and fresh, without reading the database (None
+        otherwise): lets a caller skip a thread hop when no read is needed."""
+        kept = self._rows.get(token_id)
+        if kept is not None and self.clock() - kept[0] < self.seconds:
+            return kept[1]
+        return None
+
+
+MAX_CACHED_TOKENS = 100_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -84,9 +85,13 @@ def test_without_a_valid_token_401(collector: Collector, header: str | None) -> 
                                headers=headers).status_code == 401
 
 
-def test_tampered_and_revoked_tokens_401(collector: Collector) -> None:
+def test_tampered_and_revoked_tokens_401(make_collector: Callable[..., Collector]) -> None:
+    """A revoked token is refused once the token cache's bound has passed (each process
+    keeps a token's row for `token_cache_seconds`, the documented bound)."""
+    collector = make_collector(token_cache_seconds=1.0)
     token = collector.token()
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert collector.submit(token, document(ORGS[0], [result()])).status_code == 200  # kept
     assert collector.submit(tampered, document(ORGS[0], [result()])).status_code == 401
     engine = repo.make_engine(collector.db_url)
     from access_probe.collector.tokens import token_id
@@ -94,7 +99,9 @@ def test_tampered_and_revoked_tokens_401(collector: Collector) -> None:
 
     assert repo.revoke_token(engine, token_id=token_id(token) or "", now=utc_now())
     engine.dispose()
+    time.sleep(1.1)
     assert collector.submit(token, document(ORGS[0], [result()])).status_code == 401
+    assert collector.aggregate(token).status_code == 401
 
 
 def test_other_organisation_403(collector: Collector) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from access_probe.collector.aggregate import AggregateQuery, AggregateRow, Query
 from access_probe.collector.ingest import strip_url
 from access_probe.collector.models_in import CheckIn
 from access_probe.collector.settings import Settings
+from access_probe.collector.store.records import TokenRecord
 from access_probe.errors import ConfigError
 from access_probe.schema import CHECK_SCHEMA
 
@@ -81,8 +82,43 @@ def test_tokens_hash_verify_and_parse() -> None:
     assert tokens.token_id(new.token) == new.id and tokens.token_id("ap_zz_zz") is None
 
 
+def test_token_cache_reads_a_row_at_most_once_per_bound() -> None:
+    """A revocation reaches a process within `seconds`: the row is read again after that.
+    Unknown ids are never kept (each is read, and charged by the caller's throttle)."""
+    now = [100.0]
+    rows: dict[str, TokenRecord] = {"aaaaaaaa": _record("aaaaaaaa")}
+    reads: list[str] = []
+
+    def lookup(token_id: str) -> TokenRecord | None:
+        reads.append(token_id)
+        return rows.get(token_id)
+
+    cache = tokens.TokenCache(lookup, 5.0, clock=lambda: now[0])
+    assert cache.find("aaaaaaaa") == rows["aaaaaaaa"] and cache.find("aaaaaaaa")
+    assert cache.kept("aaaaaaaa") == rows["aaaaaaaa"] and reads == ["aaaaaaaa"]
+    rows["aaaaaaaa"] = _record("aaaaaaaa", revoked=True)
+    now[0] += 4.9
+    assert cache.find("aaaaaaaa").revoked_at is None  # type: ignore[union-attr]
+    now[0] += 0.1
+    assert cache.kept("aaaaaaaa") is None
+    assert cache.find("aaaaaaaa").revoked_at is not None  # type: ignore[union-attr]
+    assert [cache.find("bbbbbbbb"), cache.find("bbbbbbbb")] == [None, None]
+    assert reads == ["aaaaaaaa", "aaaaaaaa", "bbbbbbbb", "bbbbbbbb"]
+    uncached = tokens.TokenCache(lookup, 0.0, clock=lambda: now[0])
+    uncached.find("aaaaaaaa")
+    uncached.find("aaaaaaaa")
+    assert reads[-2:] == ["aaaaaaaa", "aaaaaaaa"] and uncached.kept("aaaaaaaa") is None
+
+
+def _record(token_id: str, *, revoked: bool = False) -> TokenRecord:
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    return TokenRecord(id=token_id, secret_hash="0" * 64, org="E07000223", admin=False,
+                       created_at=at, revoked_at=at if revoked else None)
+
+
 @pytest.mark.parametrize("overrides", [{"db_url": "mysql://x"}, {"k": 0}, {"k": True},
                                        {"max_body_bytes": -1}, {"control_cache_seconds": -1},
+                                       {"token_cache_seconds": -1},
                                        {"config": Path("/nonexistent.yaml")}])
 def test_settings_fail_fast(overrides: dict[str, object]) -> None:
     with pytest.raises(ConfigError):

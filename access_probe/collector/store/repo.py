@@ -7,14 +7,20 @@ one transaction; a function returns only after its commit.
 
 from __future__ import annotations
 
-import json
 import operator
+import os
+import threading
 import uuid
-from collections import Counter
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 import orjson  # a collector dependency: several times faster than json on a batch
 import sqlalchemy as sa
@@ -109,29 +115,38 @@ def revoke_token(engine: Engine, *, token_id: str, now: datetime) -> bool:
 
 # --- results ----------------------------------------------------------------------------
 
-def ingest(engine: Engine, *, batch: Sequence[StoredResult]) -> IngestCounts:
+def ingest(engine: Engine, *, batch: Sequence[StoredResult],
+           admit: Admit | None = None) -> IngestCounts:
     """Store the results whose ids are new and count them into the rollups, in one transaction
     that has committed when this returns.
+
+    `admit` runs in that transaction after the writes, just before the commit (the caller's
+    rate limits: their charge commits with the batch, and their rows are locked only from
+    there to the commit); an exception from it rolls the whole batch back and propagates.
 
     Set-based: on PostgreSQL the whole batch is one prepared statement over arrays (unnest),
     whose data-modifying CTEs claim the new ids in `result_ids`, insert those rows into
     `results` and upsert each rollup once with the batch's counts; on SQLite one statement
-    claims the ids and executemany inserts the rows and the rollup counts. Rows are written in
-    id order and rollup keys in key order, so concurrent batches take their locks in the same
-    order; a deadlock the server still reports is retried.
+    claims the ids, executemany inserts the rows and one INSERT ... SELECT per rollup counts
+    them. Rows are written in id order and rollup keys in key order, so concurrent batches
+    take their locks in the same order; a deadlock the server still reports is retried.
     """
     unique: dict[uuid.UUID, StoredResult] = {}
     for result in batch:
         unique.setdefault(result.id, result)
     ordered = sorted(unique.values(), key=_by_id)
     if not ordered:
+        if admit is not None:
+            with engine.begin() as conn:
+                admit(conn)
         return IngestCounts(accepted=0, duplicates=len(batch))
     postgres = engine.dialect.name == "postgresql"
     if postgres:
         partitions.ensure(engine, months={r.day.replace(day=1) for r in ordered})
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            new = _ingest_postgres(engine, ordered) if postgres else _ingest_sqlite(engine, ordered)
+            new = (_ingest_postgres(engine, ordered, admit) if postgres
+                   else _ingest_sqlite(engine, ordered, admit))
             return IngestCounts(accepted=new, duplicates=len(batch) - new)
         except sa.exc.OperationalError as exc:
             if attempt == _ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
@@ -143,6 +158,9 @@ def ingest(engine: Engine, *, batch: Sequence[StoredResult]) -> IngestCounts:
             partitions.forget(engine)
             partitions.ensure(engine, months={r.day.replace(day=1) for r in ordered})
     raise AssertionError("unreachable")
+
+
+Admit = Callable[[sa.Connection], None]
 
 
 def _by_id(r: StoredResult) -> uuid.UUID:
@@ -196,67 +214,133 @@ _ID, _MEASURED, _DAY, _SUBMITTED = (RESULT_COLUMNS.index(c)
                                     for c in ("id", "measured_at", "day", "submitted_at"))
 
 
-def _ingest_postgres(engine: Engine, ordered: Sequence[StoredResult]) -> int:
+def _ingest_postgres(engine: Engine, ordered: Sequence[StoredResult], admit: Admit | None
+                     ) -> int:
     """The batch travels as one JSON array parameter: PostgreSQL parses it in C, where
     psycopg would adapt 24 arrays element by element in Python. psycopg prepares the
     statement server-side after a few runs on a connection, so it is planned once."""
     batch = _dumps([_pg_json(r) for r in ordered])
     with engine.begin() as conn:
-        return int(conn.exec_driver_sql(_PG_INGEST, (batch,)).scalar_one())
+        new = int(conn.exec_driver_sql(_PG_INGEST, (batch,)).scalar_one())
+        if admit is not None:
+            admit(conn)
+    return new
 
 
-def _ingest_sqlite(engine: Engine, ordered: Sequence[StoredResult]) -> int:
-    bind = _sqlite_binds(engine)
-    by_hex = {r.id.hex: r for r in ordered}
-    claim = json.dumps([[h, r.day.isoformat()] for h, r in by_hex.items()])
-    with engine.begin() as conn:
+def _ingest_sqlite(engine: Engine, ordered: Sequence[StoredResult], admit: Admit | None
+                   ) -> int:
+    """SQLite has one writer at a time, so everything that can be done before the write lock
+    is: the rows are bound to their stored form first, the claim and the inserts then run
+    back to back, and the rollups are counted by SQL from the rows just written (one
+    INSERT ... SELECT per rollup, generated from ROLLUPS)."""
+    binds = _sqlite_binds(engine.dialect)
+    rows: dict[str, tuple[Any, ...]] = {}
+    for r in ordered:
+        row = list(_row(r))
+        for at, bind in binds:
+            row[at] = bind(row[at])
+        rows[r.id.hex] = tuple(row)
+    claim = _dumps([[h, r.day.isoformat()] for h, r in zip(rows, ordered, strict=True)])
+    with _one_writer(engine), engine.begin() as conn:
         # the first statement writes, so this transaction holds the write lock from here on
-        claimed = conn.exec_driver_sql(_SQLITE_CLAIM, (claim,)).all()
-        new = [by_hex[h] for (h,) in sorted(claimed)]
-        if new:
-            conn.exec_driver_sql(_SQLITE_INSERT, [
-                tuple(p(v) if p else v for p, v in zip(bind, _row(r), strict=True))
-                for r in new])
-            for table, keys in ROLLUPS:
-                conn.exec_driver_sql(_sqlite_upsert(table, keys), _rollup_rows(new, keys))
-    return len(new)
+        claimed = sorted(h for (h,) in conn.exec_driver_sql(_SQLITE_CLAIM, (claim,)))
+        if claimed:
+            # new rows get rowids above the largest (no AUTOINCREMENT, one writer)
+            before = conn.exec_driver_sql(_SQLITE_LAST_ROW).scalar_one()
+            conn.exec_driver_sql(_SQLITE_INSERT, [rows[h] for h in claimed])
+            for statement in _SQLITE_ROLLUPS:
+                conn.exec_driver_sql(statement, (before,))
+        if admit is not None:
+            admit(conn)
+    return len(claimed)
 
 
 _SQLITE_CLAIM = ("INSERT INTO result_ids (id, day) SELECT value ->> 0, value ->> 1 "
                  "FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id")
 _SQLITE_INSERT = (f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(RESULT_COLUMNS))})")
+_SQLITE_LAST_ROW = "SELECT coalesce(max(rowid), 0) FROM results"
 
 
-def _sqlite_binds(engine: Engine) -> list[Any]:
-    dialect = engine.dialect
-    return [results.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-            for c in RESULT_COLUMNS]
+def _sqlite_binds(dialect: sa.Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(column index, conversion) for the columns whose stored form differs from the Python
+    value: SQLAlchemy's own bind processors (the uuid as hex, times as text), except that JSON
+    is written by orjson (the same JSON, several times faster than json.dumps)."""
+    binds: list[tuple[int, Callable[[Any], Any]]] = []
+    for at, name in enumerate(RESULT_COLUMNS):
+        kind = results.c[name].type
+        if isinstance(kind, sa.JSON):
+            binds.append((at, _json_text))
+        elif (bind := kind.dialect_impl(dialect).bind_processor(dialect)) is not None:
+            binds.append((at, bind))
+    return binds
 
 
-def _sqlite_upsert(table: sa.Table, keys: Sequence[str]) -> str:
-    cols = [*keys, *DERIVED, "count"]
-    return (f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET count = count + excluded.count")
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()  # None as 'null', as SQLAlchemy's JSON type stores it
 
 
-def rollup_key(r: StoredResult, key: str) -> Any:
-    """A result's value for a rollup key ('' for absent)."""
-    if key == "month":
-        return r.day.replace(day=1)
-    if key in ("day", "hour"):
-        return getattr(r, key)
-    if key == "interception":
-        return "no" if r.interception_issuer is None else "yes"
-    return getattr(r, key) or ""
+def _sqlite_rollup_sql(table: sa.Table, keys: Sequence[str]) -> str:
+    """Count the rows written after rowid `?` into one rollup (the values as `rebuild_rollups`
+    computes them on SQLite). SQLite needs the WHERE before ON CONFLICT in an INSERT ... SELECT."""
+    value = {"day": "day", "hour": "hour", "org": "org", "month": "strftime('%Y-%m-01', day)",
+             "interception": "CASE WHEN interception_issuer IS NULL THEN 'no' ELSE 'yes' END"}
+    exprs = ", ".join(value.get(k, f"coalesce({k}, '')") for k in keys)
+    derived = ", ".join(f"max(coalesce({d}, ''))" for d in DERIVED)
+    cols = ", ".join([*keys, *DERIVED, "count"])
+    return (f"INSERT INTO {table.name} ({cols}) SELECT {exprs}, {derived}, count(*) "
+            f"FROM results WHERE rowid > ? GROUP BY {exprs} ORDER BY {exprs} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET count = count + excluded.count")
 
 
-def _rollup_rows(new: Sequence[StoredResult], keys: Sequence[str]) -> list[tuple[Any, ...]]:
-    counts = Counter(tuple(rollup_key(r, k) for k in keys) for r in new)
-    org_at = keys.index("org")
-    derived = {r.org: tuple(getattr(r, d) or "" for d in DERIVED) for r in new}
-    return [tuple(v.isoformat() if isinstance(v, date) else v for v in key)
-            + derived[key[org_at]] + (n,) for key, n in sorted(counts.items())]
+_SQLITE_ROLLUPS = tuple(_sqlite_rollup_sql(table, keys) for table, keys in ROLLUPS)
+
+
+class _WriterLock:
+    """Queues this engine's ingests for SQLite's single write lock: a thread lock within the
+    process and an advisory lock on a file beside the database across processes (`serve
+    --workers N`). Without it writers meet SQLite's busy handler, which polls by sleeping
+    (1, 2, 5, 10 ... ms), so the lock sat idle while waiters slept; a blocked flock() wakes
+    the moment it is released. An optimisation only: SQLite's own locking still guarantees
+    correctness for every other writer (limits, maintenance, other tools)."""
+
+    def __init__(self, database: str | None) -> None:
+        self._thread = threading.Lock()
+        self._path = f"{database}-ingest.lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._path is not None and fcntl is not None:
+                if self._fd is None:  # opened once, closed when the engine is gone
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    weakref.finalize(self, os.close, self._fd)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:  # a read-only folder: SQLite's busy handler alone, as before
+            self._path = None
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._fd is not None and self._path is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+
+_writers: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _one_writer(engine: Engine) -> _WriterLock:
+    with _writers_lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = _WriterLock(engine.url.database)
+        return writer
 
 
 def _dumps(value: object) -> str:
