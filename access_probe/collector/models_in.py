@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -36,6 +37,7 @@ def _http_url(url: str) -> str:
     return url
 
 
+@lru_cache(maxsize=4096)  # agents probe the same few hundred URLs every hour
 def _parsable(url: str) -> str:
     """A stored URL is cut to scheme, host, port and path: those must parse ('http://[' and
     a port beyond 65535 do not)."""

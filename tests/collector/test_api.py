@@ -315,3 +315,14 @@ def test_health_metrics_and_openapi(collector: Collector) -> None:
     schema = collector.http.get("/openapi.json").json()
     assert "CheckIn" in schema["components"]["schemas"]
     assert "/api/v1/submissions" in schema["paths"]
+
+
+def test_security_headers_on_every_answer(collector: Collector) -> None:
+    token = collector.token(ORGS[0])
+    answers = [collector.submit(token, document(ORGS[0], [result()])),
+               collector.http.get("/api/v1/aggregate"), collector.http.get("/healthz")]
+    for answer in answers:
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Referrer-Policy"] == "same-origin"
+        assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "Content-Security-Policy" not in collector.http.get("/docs").headers
