@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -42,7 +43,7 @@ SWEEP_SECONDS = 60.0
 _E = "(CASE WHEN :now > rate_buckets.stamp THEN :now - rate_buckets.stamp ELSE 0.0 END)"
 _RAW = f"(rate_buckets.tokens + {_E} * :rate)"
 _L = f"(CASE WHEN {_RAW} >= :burst THEN :burst ELSE {_RAW} END)"
-_TAKE = sa.text(f"""
+_TAKE_SQL = f"""
 INSERT INTO rate_buckets (key, tokens, stamp, granted)
 VALUES (:key, :burst - :cost, :now, :yes)
 ON CONFLICT (key) DO UPDATE SET
@@ -50,10 +51,19 @@ ON CONFLICT (key) DO UPDATE SET
   granted = CASE WHEN {_L} >= :cost THEN :yes ELSE :no END,
   stamp = CASE WHEN :now > rate_buckets.stamp THEN :now ELSE rate_buckets.stamp END
 RETURNING tokens, granted
-""").bindparams(sa.bindparam("yes", True, type_=sa.Boolean),
+"""
+_TAKE = sa.text(_TAKE_SQL).bindparams(sa.bindparam("yes", True, type_=sa.Boolean),
                 sa.bindparam("no", False, type_=sa.Boolean),
                 sa.bindparam("now", type_=sa.Float), sa.bindparam("rate", type_=sa.Float),
                 sa.bindparam("burst", type_=sa.Float), sa.bindparam("cost", type_=sa.Float))
+
+# The submission's two checks in one statement: take a unit from the token's bucket and read
+# the client's throttle bucket. Driver SQL (`exec_driver_sql`): compiling the two SQLAlchemy
+# statements cost more Python time than the database spent running them.
+_PEEK_SQL = "SELECT tokens, stamp FROM rate_buckets WHERE key = :peek_key"
+_TAKE_AND_PEEK_PG = re.sub(r":(\w+)", r"%(\1)s", (
+    f"WITH take AS ({_TAKE_SQL}) SELECT take.tokens, take.granted, peek.tokens, peek.stamp "
+    "FROM take LEFT JOIN rate_buckets AS peek ON peek.key = :peek_key"))
 
 
 class _Sweeper:
@@ -104,6 +114,32 @@ class SharedRateLimiter:
             "burst": float(self.burst), "cost": cost}).one()
         return 0.0 if granted else max((cost - float(tokens)) / rate, 0.001)
 
+    def take_peeking(self, conn: sa.Connection, key: str, *, other: SharedRateLimiter,
+                     other_key: str) -> tuple[float, float]:
+        """(`other.peek_in(other_key)`, `take_in(key)`) in one round trip. The unit is taken
+        whatever the other bucket holds: a caller refusing on the peek rolls back."""
+        rate = self.per_minute / 60.0
+        now = self.clock()
+        params = {"key": self._key(key), "now": now, "rate": rate, "burst": float(self.burst),
+                  "cost": 1.0, "yes": True, "no": False, "peek_key": other._key(other_key)}
+        if conn.dialect.name == "postgresql":
+            tokens, granted, other_tokens, other_stamp = conn.exec_driver_sql(
+                _TAKE_AND_PEEK_PG, params).one()
+        else:  # no INSERT inside WITH on SQLite; in-process, so two statements cost little
+            tokens, granted = conn.exec_driver_sql(_TAKE_SQL, params).one()
+            other_tokens, other_stamp = conn.exec_driver_sql(_PEEK_SQL, params).first() or (
+                None, None)
+        wait = 0.0 if granted else max((1.0 - float(tokens)) / rate, 0.001)
+        return other._wait(other_tokens, other_stamp, 1.0), wait
+
+    def _wait(self, tokens: float | None, stamp: float | None, cost: float) -> float:
+        """The wait for `cost` units of a bucket read as (tokens, stamp); no row is full."""
+        if tokens is None or stamp is None:
+            return 0.0
+        rate = self.per_minute / 60.0
+        level = min(float(self.burst), tokens + max(self.clock() - stamp, 0.0) * rate)
+        return 0.0 if level >= cost else (cost - level) / rate
+
     def peek(self, key: str, cost: float = 1.0) -> float:
         """Like `take` but charges nothing: 0.0 if `cost` units are there now."""
         with self.engine.connect() as conn:
@@ -111,14 +147,9 @@ class SharedRateLimiter:
 
     def peek_in(self, conn: sa.Connection, key: str, cost: float = 1.0) -> float:
         cost = min(float(cost), float(self.burst))
-        rate = self.per_minute / 60.0
         row = conn.execute(sa.select(rate_buckets.c.tokens, rate_buckets.c.stamp).where(
             rate_buckets.c.key == self._key(key))).first()
-        if row is None:
-            return 0.0
-        level = min(float(self.burst),
-                    row.tokens + max(self.clock() - row.stamp, 0.0) * rate)
-        return 0.0 if level >= cost else (cost - level) / rate
+        return self._wait(*row, cost) if row is not None else 0.0
 
     def _key(self, key: str) -> str:
         return f"{self.name}:{key}"[:80]

@@ -40,6 +40,28 @@ def test_bucket_refills_per_key(engine: Engine) -> None:
     assert limiter.take("a") > 0
 
 
+def test_take_peeking_takes_one_and_reads_the_other(engine: Engine) -> None:
+    """The submission's checks in one statement agree with `take` and `peek`, and commit or
+    roll back with the caller's transaction."""
+    now = [1000.0]
+    limit = SharedRateLimiter(engine, "s", per_minute=60, burst=2, clock=lambda: now[0])
+    throttle = SharedRateLimiter(engine, "a", per_minute=60, burst=1, clock=lambda: now[0])
+
+    def both() -> tuple[float, float]:
+        with engine.begin() as conn:
+            return limit.take_peeking(conn, "t", other=throttle, other_key="c")
+
+    assert both() == (0.0, 0.0)  # no throttle row: a full bucket
+    assert throttle.take("c") == 0.0
+    assert both() == (pytest.approx(1.0), 0.0)
+    assert both() == (pytest.approx(1.0), pytest.approx(1.0))  # the limit's 2 units spent
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        now[0] += 1.0
+        assert limit.take_peeking(conn, "t", other=throttle, other_key="c") == (0.0, 0.0)
+        raise RuntimeError("rolled back: the unit is not spent")
+    assert limit.peek("t") == 0.0 and both() == (0.0, 0.0)
+
+
 def test_full_buckets_are_swept(engine: Engine) -> None:
     now = [1000.0]
     limiter = SharedRateLimiter(engine, "t", per_minute=60, burst=1, clock=lambda: now[0])

@@ -109,12 +109,12 @@ def accept(state: Collector, who: Principal, address: str, body: bytes) -> Inges
 def gate(conn: Connection, state: Collector, who: Principal, client: str) -> None:
     """429 while the client's failed-authentication throttle is empty (a valid token is no
     exception: its 200 would tell a guess apart), else one unit of the token's limit."""
-    wait = state.auth_failures.peek_in(conn, client)
-    if wait > 0:
-        raise too_many_failures(wait)
-    wait = state.submit_limits.take_in(conn, who.token_id)
-    if wait > 0:
-        raise rate_limited(wait)
+    throttled, limited = state.submit_limits.take_peeking(
+        conn, who.token_id, other=state.auth_failures, other_key=client)
+    if throttled > 0:
+        raise too_many_failures(throttled)
+    if limited > 0:
+        raise rate_limited(limited)
 
 
 def charge(state: Collector, who: Principal, client: str) -> None:
