@@ -27,7 +27,7 @@ def test_a_batch_sent_twice_is_counted_once_in_every_rollup(collector: Collector
     assert collector.submit(token, doc).json() == {"accepted": 0, "duplicates": 3}
     engine = repo.make_engine(collector.db_url)
     assert repo.count_results(engine) == 3
-    assert repo.rollup_totals(engine) == (3, 3, 3, 3)
+    assert repo.rollup_totals(engine) == (3, 3, 3, 3, 3)
     engine.dispose()
     admin = collector.token(admin=True)
     for group_by in ("status", "hour,status", "day", "service,status"):
@@ -151,12 +151,37 @@ def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object) -> None:
     repo.ingest(engine, batch=[_stored(start + timedelta(hours=7 * n), ORGS[n % 4])
                                for n in range(300)])
     for since, until in ((None, None), (date(2026, 1, 25), date(2026, 3, 3)),
-                         (date(2026, 2, 1), None), (None, date(2026, 2, 28))):
-        for keys in (("org",), ("hour",), ("day",), ("council_type", "network")):
+                         (date(2026, 2, 1), None), (None, date(2026, 2, 28)),
+                         (date(2026, 1, 1), date(2026, 2, 28))):
+        for keys in (("org",), ("hour",), ("day",), ("council_type", "network"),
+                     ("hour", "service", "status"), ("network", "service", "hour", "status")):
             query = AggregateQuery(group_by=keys, since=since, until=until)
             assert (repo.aggregate(engine, query=query)
                     == repo.aggregate(engine, query=query, source="results")), (keys, since)
     engine.dispose()
+
+
+def test_hour_questions_by_service_read_the_monthly_hour_rollup_for_whole_months() -> None:
+    """The hour rollup by service is monthly: it answers whole months (or everything), and a
+    period with partial months still reads the raw results, so every answer stays exact."""
+    from access_probe.collector.store.repo import _sources
+    from access_probe.collector.store.tables import hours_month, hours_service
+
+    def table(keys: tuple[str, ...], since: date | None, until: date | None,
+              **filters: tuple[str, ...]) -> set[str]:
+        query = AggregateQuery(group_by=keys, since=since, until=until,
+                               filters=tuple(filters.items()))
+        return {t.name for t, _a, _b in _sources(query)}
+
+    by_service = ("hour", "service", "status")
+    assert table(by_service, None, None) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 1), None, network=("lan",)) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 1), date(2026, 2, 28)) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 2), None) == {results.name}
+    assert table(by_service, date(2026, 1, 1), date(2026, 2, 27)) == {results.name}
+    assert table(("hour", "vendor"), None, None) == {results.name}  # not in the rollup
+    assert table(("hour", "day", "service"), None, None) == {results.name}
+    assert hours_month.name in table(("hour", "status"), date(2026, 1, 1), None)
 
 
 def test_maintain_command_applies_the_retention(tmp_path: object,

@@ -29,12 +29,14 @@ from access_probe.collector.store.tables import (
     DERIVED,
     DIMENSIONS,
     HOUR_DIMENSIONS,
+    HOUR_SERVICE_KEYS,
     RESULT_COLUMNS,
     ROLLUPS,
     counts_day,
     counts_month,
     hours_day,
     hours_month,
+    hours_service,
     results,
     tokens,
 )
@@ -330,6 +332,14 @@ def _value(key: str, value: Any) -> Any:
 
 AGGREGATE_WORK_MEM = "64MB"
 _HOURS_COVER = {"hour", "day", "org", *HOUR_DIMENSIONS, *DERIVED}
+_HOUR_SERVICE_COVER = {*HOUR_SERVICE_KEYS, *DERIVED} - {"month"}
+
+
+def whole_months(since: date | None, until: date | None) -> bool:
+    """Whether a period is made of whole calendar months (an open end counts as whole: the
+    data ends today)."""
+    return ((since is None or since.day == 1)
+            and (until is None or (until + timedelta(days=1)).day == 1))
 
 
 def _sources(query: AggregateQuery) -> list[tuple[sa.Table, date | None, date | None]]:
@@ -337,6 +347,8 @@ def _sources(query: AggregateQuery) -> list[tuple[sa.Table, date | None, date | 
     named = set(query.group_by) | {k for k, _ in query.filters}
     if "hour" in named:
         if not named <= _HOURS_COVER:
+            if named <= _HOUR_SERVICE_COVER and whole_months(query.since, query.until):
+                return [(hours_service, query.since, query.until)]
             return [(results, query.since, query.until)]
         daily, monthly = hours_day, hours_month
     else:
