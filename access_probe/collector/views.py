@@ -100,35 +100,46 @@ def period_start(period: str, today: date) -> date | None:
 
 CACHE_SECONDS = 30.0  # how long a query's counts are reused (0: never)
 _CACHE_SIZE = 512
-_Entries = dict[AggregateQuery, tuple[float, list[AggregateRow]]]
+_Entries = dict[AggregateQuery, tuple[float, list[AggregateRow]]]  # query -> (expires, rows)
 _cache: weakref.WeakKeyDictionary[Engine, _Entries] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
-def run_all(engine: Engine, queries: dict[str, AggregateQuery]
-            ) -> dict[str, list[AggregateRow]]:
+def run_all(engine: Engine, queries: dict[str, AggregateQuery], *,
+            warm_for: float | None = None) -> dict[str, list[AggregateRow]]:
     """The page's queries, at most four at a time on the engine's pool. Counts are reused
     for CACHE_SECONDS: the same figures serve every visitor (suppression is applied after),
-    so a busy dashboard costs the database one set of queries per half-minute."""
+    so a busy dashboard costs the database one set of queries per half-minute.
+
+    `warm_for`: the cache warmer's call. Every query runs afresh and its counts are kept for
+    that many seconds, so the pages the warmer knows are served from memory between its
+    rounds however long their queries take (the counts are then at most a round old)."""
     now = time.monotonic()
     found: dict[str, list[AggregateRow]] = {}
-    with _cache_lock:
-        for name, q in queries.items():
-            hit = _cache.get(engine, {}).get(q)
-            if hit and now - hit[0] < CACHE_SECONDS:
-                found[name] = hit[1]
+    if warm_for is None:
+        with _cache_lock:
+            for name, q in queries.items():
+                hit = _cache.get(engine, {}).get(q)
+                if hit and now < hit[0]:
+                    found[name] = hit[1]
     missing = {name: q for name, q in queries.items() if name not in found}
     if missing:
         with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
             futures = {name: pool.submit(repo.aggregate, engine, query=q)
                        for name, q in missing.items()}
             fresh = {name: f.result() for name, f in futures.items()}
-        with _cache_lock:
-            mine = _cache.setdefault(engine, {})
-            if len(mine) > _CACHE_SIZE:
-                mine.clear()
-            for name, rows in fresh.items():
-                mine[missing[name]] = (now, rows)
+        keep = CACHE_SECONDS if warm_for is None else warm_for
+        if keep > 0:
+            expires = time.monotonic() + keep
+            with _cache_lock:
+                mine = _cache.setdefault(engine, {})
+                if len(mine) > _CACHE_SIZE:
+                    for q in [q for q, (until, _rows) in mine.items() if until <= now]:
+                        del mine[q]
+                    if len(mine) > _CACHE_SIZE:
+                        mine.clear()
+                for name, rows in fresh.items():
+                    mine[missing[name]] = (expires, rows)
         found.update(fresh)
     return found
 

@@ -3,6 +3,17 @@ pages in a real Chromium: tests/collector/test_browser.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from access_probe.collector import councils, demo, views
+from access_probe.collector.aggregate import AggregateQuery, AggregateRow
+from access_probe.collector.api import warm
+from access_probe.collector.api.dashboard import dashboard_queries
+from access_probe.collector.store import migrate, repo
 from tests.collector.conftest import ORGS, Collector, document, result
 
 EVIL = '<script>document.title="pwned"</script>'
@@ -53,3 +64,36 @@ def test_dashboard_csv_has_codes_names_and_suppression(collector: Collector) -> 
     assert "facebook,Facebook,England,2,2,1.0" in full and not any("govuk" in x for x in full)
     assert any(x.startswith("lonely,lonely,Wales") for x in full)
     assert collector.http.get("/dashboard.csv", params={"by": "org"}).status_code == 422
+
+
+
+def test_the_warmer_answers_the_default_views_without_a_query(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the 30 s cache off, the default dashboard's questions (and with a network filter)
+    are answered from what the warmer left, the same counts as asked afresh; a view the warmer
+    does not know (another period) still queries the database."""
+    engine = repo.make_engine(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    migrate.upgrade(engine)
+    end = datetime.now(UTC).replace(microsecond=0)
+    demo.load(engine, councils.load(), councils=4, days=2, seed=5, end=end)
+    monkeypatch.setattr(views, "CACHE_SECONDS", 0.0)
+    today = end.date()
+    default = AggregateQuery(since=views.period_start(views.DEFAULT_PERIOD, today))
+    fresh = views.run_all(engine, dashboard_queries(default, today))
+    warm.warm(engine, keep=60)
+    asked: list[AggregateQuery] = []
+    real = repo.aggregate
+
+    def counting(engine: Engine, *, query: AggregateQuery) -> list[AggregateRow]:
+        asked.append(query)
+        return real(engine, query=query)
+
+    monkeypatch.setattr(repo, "aggregate", counting)
+    assert views.run_all(engine, dashboard_queries(default, today)) == fresh
+    lan = views.with_filter(default, "network", ("corporate-lan",))
+    views.run_all(engine, dashboard_queries(lan, today))
+    assert asked == []
+    week = AggregateQuery(since=views.period_start("7", today))
+    views.run_all(engine, dashboard_queries(week, today))
+    assert asked
+    engine.dispose()
