@@ -236,8 +236,10 @@ _demo_seen: dict[int, tuple[float, bool]] = {}
 
 
 def is_demo(engine: Engine, *, ttl: float = 60.0) -> bool:
-    """Whether the latest stored results are synthetic (agent demo-data/...): a few rows of
-    the most recent day, looked up through the day index and remembered for a minute."""
+    """Whether the latest stored results are synthetic (agent demo-data/...): the 20 most
+    recent, read backwards along the (measured_at, id) index (on PostgreSQL from the newest
+    partition), and remembered for a minute. (Not `max(day)`: no index has `day` first, so
+    that read every partition, seconds at ten million results.)"""
     import sqlalchemy as sa
 
     from access_probe.collector.store.tables import results
@@ -247,9 +249,9 @@ def is_demo(engine: Engine, *, ttl: float = 60.0) -> bool:
     if seen and now - seen[0] < ttl:
         return seen[1]
     with engine.connect() as conn:
-        latest = conn.execute(sa.select(sa.func.max(results.c.day))).scalar()
-        agents = conn.execute(sa.select(results.c.agent).where(results.c.day == latest)
-                              .limit(20)).scalars().all() if latest else []
+        agents = conn.execute(sa.select(results.c.agent)
+                              .order_by(results.c.measured_at.desc(), results.c.id.desc())
+                              .limit(20)).scalars().all()
     demo = any((a or "").startswith("demo-data/") for a in agents)
     _demo_seen[id(engine)] = (now, demo)
     return demo
