@@ -25,6 +25,7 @@ from access_probe.collector.api import session
 from access_probe.collector.api.dashboard import hour_months, names, page_query
 from access_probe.collector.api.deps import StateDep
 from access_probe.collector.api.session import ViewerDep
+from access_probe.collector.store.partitions import next_month
 from access_probe.collector.views import CONCLUSIVE, DENIED, MAIN_PLATFORMS
 
 router = APIRouter()
@@ -73,8 +74,11 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
     council = state.councils.lookup(code)
     n = names(state)
     k = state.settings.k
-    own = views.with_filter(base, "org", (code,))
+    # The council's own questions end today (as the page says) and the hour view with this
+    # month: a closed period lets the rollups go straight to this council's rows.
+    own = views.with_filter(replace(base, until=base.until or today), "org", (code,))
     hours_since, hours_until = hour_months(base, today)
+    hours_until = hours_until or next_month(today.replace(day=1)) - timedelta(days=1)
     queries = {
         "how": replace(own, group_by=("network", "service", "status", "method", "vendor")),
         "days": replace(views.with_filter(own, "status", CONCLUSIVE),
@@ -124,7 +128,7 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
         "services": [s for s in services if any((kind, s) in reach for kind, _ in KINDS)],
         "reach": reach, "peers": peers, "k": k, "categories": categories,
         "checklist": _checklist(reach, n), "demo": views.is_demo(state.engine),
-        "hour_months": (hours_since, hours_until or today),
+        "hour_months": (hours_since, hours_until),
     }, headers={"Cache-Control": "private, no-store"})
     session.remember_csrf(request, response)
     return response

@@ -395,6 +395,25 @@ def raw_results(engine: Engine, *, query: AggregateQuery,
             yield dict(row)
 
 
+_MAX_LISTED = 62
+
+
+def _periods(since: date | None, until: date | None, *, monthly: bool) -> list[date] | None:
+    """The days (or first days of months) from since to until inclusive, when both are given
+    and there are at most _MAX_LISTED of them."""
+    if since is None or until is None or since > until:
+        return None
+    found: list[date] = []
+    at = since.replace(day=1) if monthly else since
+    while at <= until:
+        if len(found) == _MAX_LISTED:
+            return None
+        if at >= since:
+            found.append(at)
+        at = next_month(at) if monthly else at + timedelta(days=1)
+    return found
+
+
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -417,10 +436,18 @@ def _where(table: sa.Table, query: AggregateQuery, *, since: date | None = None,
     since = since if table is not results else query.since
     until = until if table is not results else query.until
     period = table.c.month if "month" in table.c else table.c.day
-    if since:
-        clauses.append(period >= since)
-    if until:
-        clauses.append(period <= until)
+    listed = _periods(since, until, monthly="month" in table.c) if table is not results else None
+    if listed is not None:
+        # Every day (month) of a closed period, listed: a rollup's key starts (period, org), so
+        # with an organisation filter PostgreSQL descends once per listed period straight to
+        # that organisation's rows, where a range reads every organisation's rows in it (a
+        # council's report: 3 ms instead of 80 at ten million results). Same rows either way.
+        clauses.append(period.in_(listed))
+    else:
+        if since:
+            clauses.append(period >= since)
+        if until:
+            clauses.append(period <= until)
     if table is results:  # the same bounds on the partition key: only those months are read
         if since:
             clauses.append(results.c.measured_at >= _midnight(since))
