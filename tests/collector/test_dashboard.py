@@ -38,6 +38,8 @@ def test_dashboard_escapes_names_and_suppresses(collector: Collector) -> None:
     assert "lonely" not in page  # one organisation: not even named
     assert "GOV.UK</span>" not in page  # a baseline is no service
     assert "squid" in page
+    assert "Social Networking" in page  # the filter's own category, beside the catalogue's
+    assert "as its block page states" in page and ">Social<" in page
     assert ">none<" not in page
     page = collector.http.get("/", params={"network": EVIL}).text
     assert EVIL not in page and "Facebook" in page
