@@ -4,7 +4,9 @@ rollup choice for a period (monthly rows for whole months, daily rows at the edg
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -144,12 +146,24 @@ def test_a_period_is_split_into_whole_months_and_edge_days(since: date | None,
     assert sorted(covered) == wanted  # every day once, nothing outside the period
 
 
-def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object) -> None:
-    engine = repo.make_engine(f"sqlite:///{tmp_path}/p.sqlite3")
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object, backend: str) -> None:
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path}/p.sqlite3" if backend == "sqlite"
+               else stack.enter_context(postgres_database()))
+        _periods_match(repo.make_engine(url))
+
+
+def _periods_match(engine: sa.engine.Engine) -> None:
     migrate.upgrade(engine)
     start = datetime(2026, 1, 20, tzinfo=UTC)
-    repo.ingest(engine, batch=[_stored(start + timedelta(hours=7 * n), ORGS[n % 4])
-                               for n in range(300)])
+    repo.ingest(engine, batch=[
+        dataclasses.replace(_stored(start + timedelta(hours=7 * n), ORGS[n % 4]),
+                            service=("facebook", "tiktok", "x")[n % 3],
+                            network=("lan", "public-wifi")[n % 5 // 4],
+                            status=("accessible", "blocked")[n % 7 // 5])
+        for n in range(300)])
     for since, until in ((None, None), (date(2026, 1, 25), date(2026, 3, 3)),
                          (date(2026, 2, 1), None), (None, date(2026, 2, 28)),
                          (date(2026, 1, 1), date(2026, 2, 28))):
