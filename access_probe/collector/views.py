@@ -216,6 +216,18 @@ class Chart:
         return max((b.value for b in self.bars), default=0) or 1
 
 
+def regroup(rows: Iterable[AggregateRow], at: int, *, org_at: int = 0) -> list[AggregateRow]:
+    """Rows grouped by organisation and more keys, grouped by the key at position `at` alone:
+    counts summed, organisations counted once each (exactly what the aggregate would answer
+    for that key, since every row names one organisation)."""
+    counts: dict[Any, int] = defaultdict(int)
+    orgs: dict[Any, set[Any]] = defaultdict(set)
+    for r in rows:
+        counts[r.keys[at]] += r.count
+        orgs[r.keys[at]].add(r.keys[org_at])
+    return [AggregateRow(keys=(key,), count=n, orgs=len(orgs[key])) for key, n in counts.items()]
+
+
 def breakdown(title: str, rows: list[AggregateRow], label: Callable[[object], str], *,
               k: int, admin: bool, limit: int = 12) -> Chart:
     """Councils per value (method, product, category) among blocked/restricted results."""

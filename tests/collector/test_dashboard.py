@@ -3,6 +3,7 @@ pages in a real Chromium: tests/collector/test_browser.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from access_probe.collector import councils, demo, views
 from access_probe.collector.aggregate import AggregateQuery, AggregateRow
 from access_probe.collector.api import warm
-from access_probe.collector.api.dashboard import dashboard_queries
+from access_probe.collector.api.dashboard import HOW, dashboard_queries
 from access_probe.collector.store import migrate, repo
 from tests.collector.conftest import ORGS, Collector, document, result
 
@@ -98,4 +99,18 @@ def test_the_warmer_answers_the_default_views_without_a_query(
     week = AggregateQuery(since=views.period_start("7", today))
     views.run_all(engine, dashboard_queries(week, today))
     assert asked
+    engine.dispose()
+
+
+def test_the_breakdowns_regrouped_from_one_question_equal_their_own_questions(
+        tmp_path: Path) -> None:
+    engine = repo.make_engine(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    migrate.upgrade(engine)
+    demo.load(engine, councils.load(), councils=8, days=2, seed=7)
+    denied = views.with_filter(AggregateQuery(), "status", views.DENIED)
+    by_org = repo.aggregate(engine, query=replace(denied, group_by=("org", *HOW)))
+    for at, key in enumerate(HOW, start=1):
+        alone = repo.aggregate(engine, query=replace(denied, group_by=(key,)))
+        assert len(alone) > 1, key  # the demo has several of each
+        assert sorted(views.regroup(by_org, at), key=repr) == sorted(alone, key=repr), key
     engine.dispose()

@@ -28,6 +28,7 @@ router = APIRouter()
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 FILTERS = ("service", "council_type", "nation", "region", "network")
+HOW = ("method", "vendor", "blocking_category", "category")  # the breakdowns, in chart order
 PAGE_PARAMS = ("period", "by")
 
 
@@ -116,12 +117,13 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
     heat = views.share_cells(states, group, k=k, admin=admin)
     columns = sorted({g for g, _ in heat})
 
-    charts = [views.breakdown(title, rows[key], label, k=k, admin=admin) for title, key, label in (
-        ("How: blocking method", "method", views.method_name),
-        ("Which product", "vendor", lambda v: str(v) if v else "— (not identified)"),
-        ("The filter's category for the site (as its block page states)", "category",
+    charts = [views.breakdown(title, views.regroup(rows["how"], at), label, k=k, admin=admin)
+              for title, at, label in (
+        ("How: blocking method", 1, views.method_name),
+        ("Which product", 2, lambda v: str(v) if v else "— (not identified)"),
+        ("The filter's category for the site (as its block page states)", 3,
          lambda v: str(v) if v else "— (no category stated)"),
-        ("Which kind of service (the catalogue's category)", "kind",
+        ("Which kind of service (the catalogue's category)", 4,
          lambda v: str(v).capitalize() if v else "—"))]
 
     day_keys = _days(base, today, rows["days"])
@@ -163,12 +165,15 @@ def dashboard_queries(base: AggregateQuery, today: date) -> dict[str, AggregateQ
         "hours": replace(concl, group_by=("hour", "service", "status"), since=since,
                          until=until),
         "network": replace(concl, group_by=("network", "service", "status")),
-        "method": replace(denied, group_by=("method",)),
-        "vendor": replace(denied, group_by=("vendor",)),
-        "category": replace(denied, group_by=("blocking_category",)),
-        "kind": replace(denied, group_by=("category",)),
+        # the four breakdowns from one question by council: a few rows per council, which
+        # `views.regroup` turns into each key's counts and distinct councils (four questions
+        # over the period's rollup rows cost four times as much)
+        "how": replace(denied, group_by=("org", *HOW)),
         "recent": replace(base, group_by=("org",), since=today - timedelta(days=6), until=None),
-        "networks": AggregateQuery(group_by=("network",), since=base.since),
+        # the network labels for the filter's list: those seen in the period's months (whole
+        # months read the monthly rollup, a sixth of the daily rows for a 28-day period)
+        "networks": AggregateQuery(group_by=("network",),
+                                   since=base.since.replace(day=1) if base.since else None),
     }
 
 
