@@ -114,3 +114,23 @@ def test_the_breakdowns_regrouped_from_one_question_equal_their_own_questions(
         assert len(alone) > 1, key  # the demo has several of each
         assert sorted(views.regroup(by_org, at), key=repr) == sorted(alone, key=repr), key
     engine.dispose()
+
+
+def test_the_hour_view_reads_the_whole_months_of_the_periods_last_four_weeks() -> None:
+    from datetime import date
+
+    from access_probe.collector.api.dashboard import hour_months
+    from access_probe.collector.store.repo import whole_months
+
+    today = date(2026, 12, 4)
+    cases = {
+        (date(2026, 11, 7), None): (date(2026, 11, 1), None),  # the default 28 days
+        (date(2026, 12, 1), None): (date(2026, 12, 1), None),
+        (None, None): (date(2026, 11, 1), None),  # all time: the last four weeks' months
+        (date(2026, 1, 1), date(2026, 3, 10)): (date(2026, 2, 1), date(2026, 3, 31)),
+        (date(2026, 3, 5), date(2026, 3, 10)): (date(2026, 3, 1), date(2026, 3, 31)),
+    }
+    for (since, until), wanted in cases.items():
+        got = hour_months(AggregateQuery(since=since, until=until), today)
+        assert got == wanted, (since, until)
+        assert whole_months(*got)
