@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import sys
 import threading
@@ -57,6 +58,9 @@ def queries(end: date) -> list[tuple[str, dict[str, str]]]:
         ("vendor x category", {"group_by": "vendor,blocking_category"}),
         ("region x method", {"group_by": "region,method"}),
         ("hour x status", {"group_by": "hour,status"}),
+        ("hour x service x status, months", {  # the dashboard's hour view: whole months
+            "group_by": "hour,service,status",
+            "since": (end - timedelta(days=27)).replace(day=1).isoformat()}),
         ("interception x status, 4 weeks", {"group_by": "interception,status", **period}),
     ]
 
@@ -204,10 +208,12 @@ def run(args: argparse.Namespace) -> None:
         stored = repo.count_results(engine)
         sizes = {}
         with engine.connect() as conn:
-            for table in ("counts_day", "counts_month", "hours_day", "hours_month"):
+            for table in ("counts_day", "counts_month", "hours_day", "hours_month",
+                          "hours_service"):
                 sizes[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
         print(f"filled {stored:,} results in {seconds:.0f} s; rollup rows: "
               + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+        print("load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         new = tokens.new_token()
         repo.insert_token(engine, record=TokenRecord(
             id=new.id, secret_hash=new.secret_hash, org=None, admin=True,
@@ -231,6 +237,7 @@ def run(args: argparse.Namespace) -> None:
             print(f"{'GET / (dashboard)':36} {pct(times, .5):8.1f} {pct(times, .95):8.1f}")
             ttfb = [first_byte(http, {"raw": "1"}) for _ in range(3)]
             print(f"{'export.csv?raw=1 first byte':36} {pct(ttfb, .5):8.1f} {pct(ttfb, .95):8.1f}")
+        print("load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         engine.dispose()
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import socket
@@ -319,6 +320,12 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def _ratio(value: float, baseline: float) -> float:
+    """value / baseline; NaN when the baseline is zero, as a tiny run's CPU time is (the
+    kernel counts it in 10 ms ticks), so the ratio prints as nan and counts as not met."""
+    return value / baseline if baseline else math.nan
+
+
 def report(runs: dict[str, list[Run]], endpoints: int) -> None:
     def med(tool: str, get: Callable[[Run], float]) -> float:
         return _median([get(r) for r in runs[tool]])
@@ -335,10 +342,10 @@ def report(runs: dict[str, list[Run]], endpoints: int) -> None:
               + f"{max(r.peak_rss_mib for r in tool_runs):12.1f}  "
               + ", ".join(str(r.not_accessible) for r in tool_runs))
     ap, bb, fl = runs["access-probe"], runs["blackbox"], runs["floor"]
-    wall_ratio = _median([r.wall for r in ap]) / _median([r.wall for r in bb])
-    endpoint_ratio = _median([_median(r.totals_ms) for r in ap]) / \
-        _median([_median(r.totals_ms) for r in fl])
-    cpu_ratio = _median([r.cpu for r in ap]) / _median([r.cpu for r in bb])
+    wall_ratio = _ratio(_median([r.wall for r in ap]), _median([r.wall for r in bb]))
+    endpoint_ratio = _ratio(_median([_median(r.totals_ms) for r in ap]),
+                            _median([_median(r.totals_ms) for r in fl]))
+    cpu_ratio = _ratio(_median([r.cpu for r in ap]), _median([r.cpu for r in bb]))
     peak = max(r.peak_rss_mib for r in ap)
     missing = max(r.not_accessible for r in ap)
     print(f"\n{endpoints} endpoints, {len(ap)} interleaved rounds. Ratios and targets:")  # noqa: T201

@@ -81,8 +81,12 @@ def create_app(settings: Settings, *, netenv: NetEnv | None = None) -> FastAPI:
             raise SchemaNotCurrent("the database schema is not current: run "
                                    "`access-probe collector migrate --db URL` first")
         upkeep = asyncio.create_task(_maintenance(engine, settings.retention_days))
+        warmer = (asyncio.create_task(_warm(engine, settings.dashboard_warm_seconds))
+                  if settings.dashboard_warm_seconds else None)
         yield
         upkeep.cancel()
+        if warmer:
+            warmer.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
 
@@ -113,6 +117,20 @@ async def _maintenance(engine: sa.engine.Engine, retention_days: int) -> None:
         except sa.exc.SQLAlchemyError as exc:  # the database is down: try again next hour
             log.warning("maintenance failed: %s", str(exc).splitlines()[0])
         await asyncio.sleep(MAINTENANCE_SECONDS)
+
+
+async def _warm(engine: sa.engine.Engine, seconds: float) -> None:
+    """Every `seconds`: the dashboard's default views asked afresh into the query cache
+    (`api/warm.py`). Their counts are kept for two rounds and a minute, so a slow round never
+    leaves visitors a cold page; they are at most a round (plus its own time) old."""
+    from access_probe.collector.api import warm
+
+    while True:
+        try:
+            await asyncio.to_thread(warm.warm, engine, keep=2 * seconds + 60)
+        except sa.exc.SQLAlchemyError as exc:  # the database is down: the next round retries
+            log.warning("cache warming failed: %s", str(exc).splitlines()[0])
+        await asyncio.sleep(seconds)
 
 
 def create_app_from_env() -> FastAPI:

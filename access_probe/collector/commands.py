@@ -107,6 +107,9 @@ def _serve_parser(sub: Any) -> None:
                             "the client is answered 429 (throttles token guessing)")
     serve.add_argument("--auth-failure-burst", type=int, default=20,
                        help="failed authentications a client may make at once")
+    serve.add_argument("--warm-seconds", type=float, default=300.0,
+                       help="seconds between rounds of the dashboard's cache warmer, which "
+                            "asks the default views' questions ahead of visitors (0: off)")
     _retention_option(serve)
     serve.set_defaults(handler=_database_errors(cmd_serve))
 
@@ -168,7 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token_cache_seconds=args.token_cache_seconds,
         auth_failures_per_minute=args.auth_failures_per_minute,
         auth_failure_burst=args.auth_failure_burst,
-        retention_days=_retention(args))
+        dashboard_warm_seconds=args.warm_seconds, retention_days=_retention(args))
     _ready_engine(settings.db_url).dispose()
     # The caller's address is personal data: no access log, no proxy-header rewriting.
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False,

@@ -54,6 +54,10 @@ class Settings:
     # PostgreSQL, rows on SQLite) by `collector maintain` and hourly by `serve`; 0 keeps all.
     # The rollups' counts are kept. Default from ACCESS_PROBE_RETENTION_DAYS.
     retention_days: int = 0
+    # Seconds between rounds of the dashboard's cache warmer (its default views asked ahead of
+    # visitors, api/warm.py); 0, the library default, turns it off (`serve` defaults to 300).
+    # Warm views show counts up to a round old.
+    dashboard_warm_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         _check_db_url(self.db_url)
@@ -65,7 +69,7 @@ class Settings:
                 or self.retention_days < 0:
             raise ConfigError("must be a whole number of days, 0 to keep everything",
                               key="retention_days")
-        for name in ("control_cache_seconds", "token_cache_seconds"):
+        for name in ("dashboard_warm_seconds", "control_cache_seconds", "token_cache_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError("must not be negative", key=name)
         for path, key in ((self.config, "config"), (self.targets, "targets")):

@@ -89,7 +89,7 @@ def test_upgrade_from_0002_keeps_results_and_rebuilds_the_rollups(empty_db: str)
     migrate.upgrade(engine)
     assert migrate.is_current(engine)
     assert repo.count_results(engine) == 40
-    assert repo.rollup_totals(engine) == (40, 40, 40, 40)
+    assert repo.rollup_totals(engine) == (40, 40, 40, 40, 40)
     with engine.connect() as conn:
         agents = conn.execute(sa.select(results.c.agent).distinct()).scalars().all()
     assert agents == ["access-probe/0.1.0"]

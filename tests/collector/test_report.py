@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from access_probe.collector import councils
 from tests.collector.conftest import ORGS, Collector, auth, document, result
 
 ADUR = ORGS[0]
@@ -33,6 +34,8 @@ def test_report_access(collector: Collector) -> None:
     page = collector.http.get(f"/reports/{ADUR}", headers=auth(own))
     assert page.status_code == 200 and "Adur District Council" in page.text
     assert "Proxy" not in page.text and "Block page" in page.text and "squid" in page.text
+    assert "<td>Social Networking</td>" in page.text  # the block page's category
+    assert "whole calendar months" in page.text  # the open hours say what they read
     assert re.search(r'class="no">No</td>', page.text)  # staff cannot reach Facebook
     assert "Unknown" in page.text  # no public Wi-Fi agent
     lower = collector.http.get(f"/reports/{ADUR.lower()}", headers=auth(own))
@@ -57,6 +60,19 @@ def test_peer_shares_are_suppressed_below_k(collector: Collector) -> None:
     admin = collector.token(None, admin=True)
     page = collector.http.get(f"/reports/{ORGS[1]}", headers=auth(admin)).text
     assert "Westminster" in page
+
+
+def test_peer_shares_come_from_councils_of_the_same_type(collector: Collector) -> None:
+    """Peers are picked from one national question by the council table: three other
+    non-metropolitan districts where Facebook works make Adur's 'same type' share."""
+    table = councils.load()
+    peers = sorted({c.code for c in table.by_code.values()
+                    if c.current and c.type == "Non-metropolitan district" and c.code != ADUR})[:3]
+    for org in peers:
+        collector.submit(collector.token(org), document(org, [result(service="facebook")]))
+    _fill(collector)
+    page = collector.http.get(f"/reports/{ADUR}", headers=auth(collector.token(ADUR))).text
+    assert '100% <span class="note">of 3</span>' in page
 
 
 def test_sign_in_session_and_sign_out(collector: Collector) -> None:

@@ -4,7 +4,9 @@ rollup choice for a period (monthly rows for whole months, daily rows at the edg
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +29,7 @@ def test_a_batch_sent_twice_is_counted_once_in_every_rollup(collector: Collector
     assert collector.submit(token, doc).json() == {"accepted": 0, "duplicates": 3}
     engine = repo.make_engine(collector.db_url)
     assert repo.count_results(engine) == 3
-    assert repo.rollup_totals(engine) == (3, 3, 3, 3)
+    assert repo.rollup_totals(engine) == (3, 3, 3, 3, 3)
     engine.dispose()
     admin = collector.token(admin=True)
     for group_by in ("status", "hour,status", "day", "service,status"):
@@ -98,7 +100,7 @@ def test_partitions_are_made_at_ingest_and_dropped_by_the_retention() -> None:
             kept = conn.execute(sa.select(results.c.measured_at)).scalars().all()
         assert date(2024, 1, 1) not in months and date(2024, 2, 1) not in months
         assert len(kept) == 1
-        assert repo.rollup_totals(engine)[0] == 3  # the counts stay
+        assert set(repo.rollup_totals(engine)) == {3}  # every rollup keeps its counts
         # the ingest makes a dropped month's partition again when a late result comes
         assert repo.ingest(engine, batch=[_stored(old[0])]).accepted == 1
         assert repo.count_results(engine) == 2
@@ -114,6 +116,7 @@ def test_retention_on_sqlite_deletes_old_rows(tmp_path: object) -> None:
     assert partitions.retain(engine, days=30, now=now) == 2
     assert partitions.retain(engine, days=0, now=now) == 0
     assert repo.count_results(engine) == 1
+    assert set(repo.rollup_totals(engine)) == {3}  # every rollup keeps its counts
     engine.dispose()
 
 
@@ -144,19 +147,56 @@ def test_a_period_is_split_into_whole_months_and_edge_days(since: date | None,
     assert sorted(covered) == wanted  # every day once, nothing outside the period
 
 
-def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object) -> None:
-    engine = repo.make_engine(f"sqlite:///{tmp_path}/p.sqlite3")
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_rollups_answer_periods_as_the_raw_results_do(tmp_path: object, backend: str) -> None:
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path}/p.sqlite3" if backend == "sqlite"
+               else stack.enter_context(postgres_database()))
+        _periods_match(repo.make_engine(url))
+
+
+def _periods_match(engine: sa.engine.Engine) -> None:
     migrate.upgrade(engine)
     start = datetime(2026, 1, 20, tzinfo=UTC)
-    repo.ingest(engine, batch=[_stored(start + timedelta(hours=7 * n), ORGS[n % 4])
-                               for n in range(300)])
+    repo.ingest(engine, batch=[
+        dataclasses.replace(_stored(start + timedelta(hours=7 * n), ORGS[n % 4]),
+                            service=("facebook", "tiktok", "x")[n % 3],
+                            network=("lan", "public-wifi")[n % 5 // 4],
+                            status=("accessible", "blocked")[n % 7 // 5])
+        for n in range(300)])
     for since, until in ((None, None), (date(2026, 1, 25), date(2026, 3, 3)),
-                         (date(2026, 2, 1), None), (None, date(2026, 2, 28))):
-        for keys in (("org",), ("hour",), ("day",), ("council_type", "network")):
+                         (date(2026, 2, 1), None), (None, date(2026, 2, 28)),
+                         (date(2026, 1, 1), date(2026, 2, 28))):
+        for keys in (("org",), ("hour",), ("day",), ("council_type", "network"),
+                     ("hour", "service", "status"), ("network", "service", "hour", "status")):
             query = AggregateQuery(group_by=keys, since=since, until=until)
             assert (repo.aggregate(engine, query=query)
                     == repo.aggregate(engine, query=query, source="results")), (keys, since)
     engine.dispose()
+
+
+def test_hour_questions_by_service_read_the_monthly_hour_rollup_for_whole_months() -> None:
+    """The hour rollup by service is monthly: it answers whole months (or everything), and a
+    period with partial months still reads the raw results, so every answer stays exact."""
+    from access_probe.collector.store.repo import _sources
+    from access_probe.collector.store.tables import hours_month, hours_service
+
+    def table(keys: tuple[str, ...], since: date | None, until: date | None,
+              **filters: tuple[str, ...]) -> set[str]:
+        query = AggregateQuery(group_by=keys, since=since, until=until,
+                               filters=tuple(filters.items()))
+        return {t.name for t, _a, _b in _sources(query)}
+
+    by_service = ("hour", "service", "status")
+    assert table(by_service, None, None) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 1), None, network=("lan",)) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 1), date(2026, 2, 28)) == {hours_service.name}
+    assert table(by_service, date(2026, 1, 2), None) == {results.name}
+    assert table(by_service, date(2026, 1, 1), date(2026, 2, 27)) == {results.name}
+    assert table(("hour", "vendor"), None, None) == {results.name}  # not in the rollup
+    assert table(("hour", "day", "service"), None, None) == {results.name}
+    assert hours_month.name in table(("hour", "status"), date(2026, 1, 1), None)
 
 
 def test_maintain_command_applies_the_retention(tmp_path: object,

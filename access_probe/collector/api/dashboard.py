@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
@@ -22,6 +22,7 @@ from access_probe.collector.aggregate import AggregateQuery, QueryError, parse_q
 from access_probe.collector.api import session
 from access_probe.collector.api.deps import StateDep
 from access_probe.collector.api.session import ViewerDep
+from access_probe.collector.store.partitions import next_month
 from access_probe.collector.views import CONCLUSIVE, DENIED, Names
 
 router = APIRouter()
@@ -29,6 +30,7 @@ router = APIRouter()
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 FILTERS = ("service", "council_type", "nation", "region", "network")
+HOW = ("method", "vendor", "blocking_category", "category")  # the breakdowns, in chart order
 PAGE_PARAMS = ("period", "by")
 
 
@@ -102,21 +104,8 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
     k = state.settings.k
     n = names(state)
     today = datetime.now(UTC).date()
-    concl = views.with_filter(base, "status", CONCLUSIVE)
-    denied = views.with_filter(base, "status", DENIED)
-    rows = views.run_all(state.engine, {
-        "orgsvc": replace(concl, group_by=("org", "service", "status")),
-        "days": replace(concl, group_by=("day", "service", "status")),
-        # the hourly rollup is about as large as the results: the last week at most
-        "hours": replace(concl, group_by=("hour", "service", "status"),
-                         since=_last_week(base, today)),
-        "network": replace(concl, group_by=("network", "service", "status")),
-        "method": replace(denied, group_by=("method",)),
-        "vendor": replace(denied, group_by=("vendor",)),
-        "category": replace(denied, group_by=("category",)),
-        "recent": replace(base, group_by=("org",), since=today - timedelta(days=6), until=None),
-        "networks": AggregateQuery(group_by=("network",), since=base.since),
-    })
+    queries = dashboard_queries(base, today)
+    rows = views.run_all(state.engine, queries)
     states = {key: v for key, v in views.org_states(rows["orgsvc"]).items()
               if n.is_service(key[1])}
     reporting = {org for org, _ in states}
@@ -147,10 +136,14 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
     heat = views.share_cells(states, group, k=k, admin=admin)
     columns = sorted({g for g, _ in heat})
 
-    charts = [views.breakdown(title, rows[key], label, k=k, admin=admin) for title, key, label in (
-        ("How: blocking method", "method", views.method_name),
-        ("Which product", "vendor", lambda v: str(v) if v else "— (not identified)"),
-        ("Which kind of service", "category", lambda v: str(v).capitalize() if v else "—"))]
+    charts = [views.breakdown(title, views.regroup(rows["how"], at), label, k=k, admin=admin)
+              for title, at, label in (
+        ("How: blocking method", 1, views.method_name),
+        ("Which product", 2, lambda v: str(v) if v else "— (not identified)"),
+        ("The filter's category for the site (as its block page states)", 3,
+         lambda v: str(v) if v else "— (no category stated)"),
+        ("Which kind of service (the catalogue's category)", 4,
+         lambda v: str(v).capitalize() if v else "—"))]
 
     day_keys = _days(base, today, rows["days"])
     response = state.templates.TemplateResponse(request, "dashboard.html", {
@@ -169,6 +162,7 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
                          admin=admin),
         "hours": _series(rows["hours"], services, n, list(range(24)), hour_label, k=k,
                          admin=admin),
+        "hour_months": (queries["hours"].since, queries["hours"].until or today),
         "networks": _by_network(rows["network"], services, n, k=k, admin=admin),
         "demo": views.is_demo(state.engine),
         "names": n, "views": views, "query_string": request.url.query,
@@ -178,9 +172,40 @@ def dashboard(request: Request, state: StateDep, who: ViewerDep) -> Response:
     return response
 
 
-def _last_week(base: AggregateQuery, today: Any) -> Any:
-    week = (base.until or today) - timedelta(days=6)
-    return max(base.since, week) if base.since else week
+def dashboard_queries(base: AggregateQuery, today: date) -> dict[str, AggregateQuery]:
+    """The page's aggregate questions for its filters and period (also what the cache warmer
+    asks ahead of visitors, so the two must be built by this one function)."""
+    concl = views.with_filter(base, "status", CONCLUSIVE)
+    denied = views.with_filter(base, "status", DENIED)
+    since, until = hour_months(base, today)
+    return {
+        "orgsvc": replace(concl, group_by=("org", "service", "status")),
+        "days": replace(concl, group_by=("day", "service", "status")),
+        "hours": replace(concl, group_by=("hour", "service", "status"), since=since,
+                         until=until),
+        "network": replace(concl, group_by=("network", "service", "status")),
+        # the four breakdowns from one question by council: a few rows per council, which
+        # `views.regroup` turns into each key's counts and distinct councils (four questions
+        # over the period's rollup rows cost four times as much)
+        "how": replace(denied, group_by=("org", *HOW)),
+        "recent": replace(base, group_by=("org",), since=today - timedelta(days=6), until=None),
+        # the network labels for the filter's list: those seen in the period's months (whole
+        # months read the monthly rollup, a sixth of the daily rows for a 28-day period)
+        "networks": AggregateQuery(group_by=("network",),
+                                   since=base.since.replace(day=1) if base.since else None),
+    }
+
+
+def hour_months(base: AggregateQuery, today: date) -> tuple[date, date | None]:
+    """The whole calendar months the hour-of-day views read: those overlapping the last four
+    weeks of the period. The hour rollup by service is monthly (a daily one would be as large
+    as the results), so the view says which months it shows rather than the period's days."""
+    end = min(base.until or today, today)
+    start = end - timedelta(days=27)
+    if base.since:
+        start = min(max(base.since, start), end)
+    last = None if base.until is None else next_month(end.replace(day=1)) - timedelta(days=1)
+    return start.replace(day=1), last
 
 
 def day_label(day: Any) -> str:

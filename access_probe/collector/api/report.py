@@ -20,10 +20,12 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from access_probe.collector import views
+from access_probe.collector.aggregate import AggregateQuery
 from access_probe.collector.api import session
-from access_probe.collector.api.dashboard import _last_week, names, page_query
+from access_probe.collector.api.dashboard import hour_months, names, page_query
 from access_probe.collector.api.deps import StateDep
 from access_probe.collector.api.session import ViewerDep
+from access_probe.collector.store.partitions import next_month
 from access_probe.collector.views import CONCLUSIVE, DENIED, MAIN_PLATFORMS
 
 router = APIRouter()
@@ -72,21 +74,22 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
     council = state.councils.lookup(code)
     n = names(state)
     k = state.settings.k
-    own = views.with_filter(base, "org", (code,))
+    # The council's own questions end today (as the page says) and the hour view with this
+    # month: a closed period lets the rollups go straight to this council's rows.
+    own = views.with_filter(replace(base, until=base.until or today), "org", (code,))
+    hours_since, hours_until = hour_months(base, today)
+    hours_until = hours_until or next_month(today.replace(day=1)) - timedelta(days=1)
     queries = {
         "how": replace(own, group_by=("network", "service", "status", "method", "vendor")),
         "days": replace(views.with_filter(own, "status", CONCLUSIVE),
                         group_by=("network", "service", "day", "status")),
         "hours": replace(views.with_filter(own, "status", CONCLUSIVE),
                          group_by=("network", "service", "hour", "status"),
-                         since=_last_week(base, today)),
+                         since=hours_since, until=hours_until),
+        # every council's states, one question shared by all reports (and kept warm): the
+        # peers of each are picked here by type and region, which are functions of the code
+        "peers": peer_query(base),
     }
-    peer_base = replace(views.with_filter(base, "status", CONCLUSIVE),
-                        group_by=("org", "network", "service", "status"))
-    if council:
-        queries["type"] = views.with_filter(peer_base, "council_type", (council.type,))
-        if council.region:
-            queries["region"] = views.with_filter(peer_base, "region", (council.region,))
     rows = views.run_all(state.engine, queries)
 
     reach: dict[tuple[str, str], Reach] = defaultdict(Reach)  # (kind, service)
@@ -109,8 +112,14 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
 
     services = [sid for sid, _ in n.services()]
     services += sorted({sid for _, sid in reach} - set(services))
-    peers = {name: _peers(rows[name], code, n, k=k, admin=who.admin)
-             for name in ("type", "region") if name in rows}
+    peers = {}
+    if council:
+        groups = {"type": ("type", council.type), "region": ("region", council.region)}
+        for name, (attr, value) in groups.items():
+            if value:
+                same = [r for r in rows["peers"]
+                        if getattr(state.councils.lookup(str(r.keys[0])), attr, None) == value]
+                peers[name] = _peers(same, code, n, k=k, admin=who.admin)
     response = state.templates.TemplateResponse(request, "report.html", {
         "who": who, "csrf": session.csrf_token(request), "names": n, "views": views,
         "council": council, "code": code, "period": period, "periods": views.PERIODS,
@@ -119,9 +128,16 @@ def report(org: str, request: Request, state: StateDep, who: ViewerDep) -> Respo
         "services": [s for s in services if any((kind, s) in reach for kind, _ in KINDS)],
         "reach": reach, "peers": peers, "k": k, "categories": categories,
         "checklist": _checklist(reach, n), "demo": views.is_demo(state.engine),
+        "hour_months": (hours_since, hours_until),
     }, headers={"Cache-Control": "private, no-store"})
     session.remember_csrf(request, response)
     return response
+
+
+def peer_query(base: AggregateQuery) -> AggregateQuery:
+    """Every council's conclusive results by network and service for the period."""
+    return replace(views.with_filter(base, "status", CONCLUSIVE),
+                   group_by=("org", "network", "service", "status"))
 
 
 def _hours(reach: dict[tuple[str, str], Reach], rows: list[Any], n: views.Names) -> None:
@@ -198,21 +214,22 @@ def _checklist(reach: dict[tuple[str, str], Reach], n: views.Names) -> list[dict
 
 def blocking_categories(engine: sa.engine.Engine, org: str,
                         until: date) -> dict[tuple[str, str], list[str]]:
-    """(network kind, service) -> the filter categories its block pages named, from the stored
-    results of the last two days (the rollups do not keep the category); through the day
-    index, so the cost stays that of two days' results."""
-    from access_probe.collector.store.tables import results
+    """(network kind, service) -> the filter categories its block pages named in the last two
+    days, from the daily rollup (which keys the category): the council's few hundred rows of
+    those days, through the rollup's (day, org) key."""
+    from access_probe.collector.store.tables import counts_day
 
-    stmt = (sa.select(results.c.network, results.c.service, results.c.blocking_category)
-            .where(results.c.day >= until - timedelta(days=1), results.c.day <= until,
-                   results.c.org == org, results.c.status.in_(DENIED),
-                   results.c.blocking_category.is_not(None))
-            .group_by(results.c.network, results.c.service, results.c.blocking_category))
+    table = counts_day
+    stmt = (sa.select(table.c.network, table.c.service, table.c.blocking_category)
+            .where(table.c.day >= until - timedelta(days=1), table.c.day <= until,
+                   table.c.org == org, table.c.status.in_(DENIED),
+                   table.c.blocking_category != "")
+            .group_by(table.c.network, table.c.service, table.c.blocking_category)
+            .order_by(table.c.network, table.c.service, table.c.blocking_category))
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
     with engine.connect() as conn:
         for network, sid, category in conn.execute(stmt):
-            key = (views.network_kind(network), str(sid))
+            key = (views.network_kind(network or None), str(sid))
             if category not in found[key]:
                 found[key].append(category)
     return dict(found)
-

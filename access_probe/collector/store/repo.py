@@ -35,12 +35,14 @@ from access_probe.collector.store.tables import (
     DERIVED,
     DIMENSIONS,
     HOUR_DIMENSIONS,
+    HOUR_SERVICE_KEYS,
     RESULT_COLUMNS,
     ROLLUPS,
     counts_day,
     counts_month,
     hours_day,
     hours_month,
+    hours_service,
     results,
     tokens,
 )
@@ -402,6 +404,14 @@ def _value(key: str, value: Any) -> Any:
 
 AGGREGATE_WORK_MEM = "64MB"
 _HOURS_COVER = {"hour", "day", "org", *HOUR_DIMENSIONS, *DERIVED}
+_HOUR_SERVICE_COVER = {*HOUR_SERVICE_KEYS, *DERIVED} - {"month"}
+
+
+def whole_months(since: date | None, until: date | None) -> bool:
+    """Whether a period is made of whole calendar months (an open end counts as whole: the
+    data ends today)."""
+    return ((since is None or since.day == 1)
+            and (until is None or (until + timedelta(days=1)).day == 1))
 
 
 def _sources(query: AggregateQuery) -> list[tuple[sa.Table, date | None, date | None]]:
@@ -409,6 +419,8 @@ def _sources(query: AggregateQuery) -> list[tuple[sa.Table, date | None, date | 
     named = set(query.group_by) | {k for k, _ in query.filters}
     if "hour" in named:
         if not named <= _HOURS_COVER:
+            if named <= _HOUR_SERVICE_COVER and whole_months(query.since, query.until):
+                return [(hours_service, query.since, query.until)]
             return [(results, query.since, query.until)]
         daily, monthly = hours_day, hours_month
     else:
@@ -455,6 +467,25 @@ def raw_results(engine: Engine, *, query: AggregateQuery,
             yield dict(row)
 
 
+_MAX_LISTED = 62
+
+
+def _periods(since: date | None, until: date | None, *, monthly: bool) -> list[date] | None:
+    """The days (or first days of months) from since to until inclusive, when both are given
+    and there are at most _MAX_LISTED of them."""
+    if since is None or until is None or since > until:
+        return None
+    found: list[date] = []
+    at = since.replace(day=1) if monthly else since
+    while at <= until:
+        if len(found) == _MAX_LISTED:
+            return None
+        if at >= since:
+            found.append(at)
+        at = next_month(at) if monthly else at + timedelta(days=1)
+    return found
+
+
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -477,10 +508,18 @@ def _where(table: sa.Table, query: AggregateQuery, *, since: date | None = None,
     since = since if table is not results else query.since
     until = until if table is not results else query.until
     period = table.c.month if "month" in table.c else table.c.day
-    if since:
-        clauses.append(period >= since)
-    if until:
-        clauses.append(period <= until)
+    listed = _periods(since, until, monthly="month" in table.c) if table is not results else None
+    if listed is not None:
+        # Every day (month) of a closed period, listed: a rollup's key starts (period, org), so
+        # with an organisation filter PostgreSQL descends once per listed period straight to
+        # that organisation's rows, where a range reads every organisation's rows in it (a
+        # council's report: 3 ms instead of 80 at ten million results). Same rows either way.
+        clauses.append(period.in_(listed))
+    else:
+        if since:
+            clauses.append(period >= since)
+        if until:
+            clauses.append(period <= until)
     if table is results:  # the same bounds on the partition key: only those months are read
         if since:
             clauses.append(results.c.measured_at >= _midnight(since))

@@ -17,7 +17,12 @@ each at two grains:
   30x smaller than the daily one; the aggregate adds the daily rows for the partial months at
   the edges of a period.
 - `hours_day` / `hours_month`: the hour of day by organisation and status only, so questions
-  by hour stay small too (an hour question naming any other key reads the raw results).
+  by hour stay small too.
+- `hours_service` (migration 0005): the hour of day by month, organisation, network, service and
+  status, for the dashboard's hour-of-day view and the council report's opening hours. Monthly
+  only (a daily grain would be as large as the results: an agent measures each service once an
+  hour), so it answers periods of whole months; any other hour question naming a key beyond
+  these reads the raw results.
 
 council_type, nation and region are functions of the organisation: carried, not keyed.
 """
@@ -115,6 +120,8 @@ DAY_KEYS = ("day", "org", *DIMENSIONS)
 MONTH_KEYS = ("month", "org", *DIMENSIONS)
 HOUR_DAY_KEYS = ("day", "hour", "org", *HOUR_DIMENSIONS)
 HOUR_MONTH_KEYS = ("month", "hour", "org", *HOUR_DIMENSIONS)
+# the organisation right after the month: a council's report reads its own rows as one range
+HOUR_SERVICE_KEYS = ("month", "org", "hour", "network", "service", "status")
 
 counts_day = _rollup("counts_day", DAY_KEYS)
 # "day x service over a period" (the dashboard's trend): an index-only scan in (day, service,
@@ -124,8 +131,9 @@ sa.Index("ix_counts_day_service", counts_day.c.day, counts_day.c.service, counts
 counts_month = _rollup("counts_month", MONTH_KEYS)
 hours_day = _rollup("hours_day", HOUR_DAY_KEYS)
 hours_month = _rollup("hours_month", HOUR_MONTH_KEYS)
+hours_service = _rollup("hours_service", HOUR_SERVICE_KEYS)
 ROLLUPS = ((counts_day, DAY_KEYS), (counts_month, MONTH_KEYS), (hours_day, HOUR_DAY_KEYS),
-           (hours_month, HOUR_MONTH_KEYS))
+           (hours_month, HOUR_MONTH_KEYS), (hours_service, HOUR_SERVICE_KEYS))
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
