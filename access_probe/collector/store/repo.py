@@ -295,7 +295,9 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
     monthly table for whole months inside the period (or everything, without a period), the
     daily table for the days at its edges or when the query names the day. Distinct
     organisations are counted in two hash aggregations (by key and organisation, then by key)
-    rather than with COUNT(DISTINCT), which sorts."""
+    rather than with COUNT(DISTINCT), which sorts. On PostgreSQL a question by day and
+    service (and status) reads day_service instead, whose distinct organisations are kept
+    already (see _day_service_status)."""
     keys = query.group_by
     if (source == "rollup" and engine.dialect.name == "postgresql"
             and _day_service_status(query) is not None):
