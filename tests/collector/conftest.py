@@ -24,7 +24,7 @@ from access_probe.collector.app import create_app
 from access_probe.collector.settings import Settings
 from access_probe.collector.store import migrate, repo
 from access_probe.collector.store.records import TokenRecord
-from access_probe.collector.store.tables import metadata
+from access_probe.collector.store.tables import metadata, postgres_metadata
 from access_probe.schema import utc_now
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -75,6 +75,9 @@ def wipe(url: str) -> None:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
+        if engine.dialect.name == "postgresql":  # counts_day's triggers fill them; no delete one
+            for table in postgres_metadata.sorted_tables:
+                conn.execute(table.delete())
     engine.dispose()
 
 

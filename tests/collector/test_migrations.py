@@ -17,7 +17,13 @@ from alembic.runtime.migration import MigrationContext
 from access_probe.collector.aggregate import AggregateQuery
 from access_probe.collector.store import migrate, repo
 from access_probe.collector.store.records import StoredResult
-from access_probe.collector.store.tables import RESULT_COLUMNS, include_name, metadata, results
+from access_probe.collector.store.tables import (
+    RESULT_COLUMNS,
+    include_name,
+    metadata,
+    postgres_metadata,
+    results,
+)
 from tests.collector.conftest import ORGS, postgres_database
 
 
@@ -35,9 +41,11 @@ def test_migrations_match_the_table_definitions(empty_db: str) -> None:
     assert migrate.current(engine) is None and not migrate.is_current(engine)
     migrate.upgrade(engine)
     migrate.upgrade(engine)  # idempotent
+    # the day x service rollup exists on PostgreSQL only
+    described = [metadata, postgres_metadata] if empty_db.startswith("postgresql") else metadata
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(
-            conn, opts={"include_name": include_name}), metadata)
+            conn, opts={"include_name": include_name}), described)  # type: ignore[arg-type]
     engine.dispose()
     assert diff == []
 
@@ -102,3 +110,31 @@ def test_upgrade_from_0002_keeps_results_and_rebuilds_the_rollups(empty_db: str)
             assert (repo.aggregate(engine, query=query)
                     == repo.aggregate(engine, query=query, source="results")), (keys, since)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_0006_backfills_day_service_and_downgrades_cleanly() -> None:
+    """Results stored at 0005 are in day_service after the upgrade; the downgrade removes the
+    tables and triggers (the ingest still works without them); upgrading again refills it."""
+    from alembic import command
+
+    from tests.collector.test_store import _day_service_batch, _day_service_matches
+
+    with postgres_database() as url:
+        engine = repo.make_engine(url)
+        migrate.upgrade(engine, "0005")
+        batch = _day_service_batch(300, datetime(2026, 1, 30, tzinfo=UTC))
+        repo.ingest(engine, batch=batch[:200])
+        migrate.upgrade(engine)
+        _day_service_matches(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrate._config(conn), "0005")
+        with engine.connect() as conn:
+            left = conn.execute(sa.text(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE 'day_service%' UNION ALL "
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'day_service%'")).scalars()
+            assert list(left) == [0, 0]
+        assert repo.ingest(engine, batch=batch[100:]).accepted == 100
+        migrate.upgrade(engine)
+        _day_service_matches(engine)
+        engine.dispose()

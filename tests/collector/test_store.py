@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -218,3 +219,127 @@ def test_maintain_command_applies_the_retention(tmp_path: object,
     engine.dispose()
     monkeypatch.setenv("ACCESS_PROBE_RETENTION_DAYS", "a month")
     assert main(["collector", "maintain", "--db", url]) == 2
+
+
+# --- the day x service rollup (PostgreSQL) ------------------------------------------------
+
+_DAY_SERVICE_QUESTIONS: tuple[tuple[tuple[str, ...], dict[str, tuple[str | None, ...]]], ...] = (
+    (("day", "service"), {}), (("service", "day"), {}), (("day", "service", "status"), {}),
+    (("status", "day", "service"), {"status": ("blocked", "accessible")}),
+    (("day", "service"), {"status": ("blocked",)}), (("day", "service"), {"service": ("x",)}),
+    (("day", "service", "status"), {"service": ("tiktok", "x"), "status": ("blocked",)}),
+)
+
+
+def _day_service_batch(n: int, start: datetime, *, orgs: int = 4) -> list[StoredResult]:
+    """Results over days of two months, several services and statuses; an organisation is
+    often seen in two statuses of one (day, service), which the orgs by (day, service) must
+    count once."""
+    return [dataclasses.replace(_stored(start + timedelta(minutes=20 * i), ORGS[i % orgs]),
+                                service=("facebook", "tiktok", "x")[i % 3],
+                                network=("lan", "public-wifi")[i % 2],
+                                status=("accessible", "blocked", "dns_error")[i // 3 % 3])
+            for i in range(n)]
+
+
+def _day_service_matches(engine: sa.engine.Engine, *, since: date | None = None,
+                         until: date | None = None) -> None:
+    """Every day x service question reads day_service and answers as the raw results do."""
+    for keys, filters in _DAY_SERVICE_QUESTIONS:
+        query = AggregateQuery(group_by=keys, filters=tuple(filters.items()), since=since,
+                               until=until)
+        assert repo._day_service_status(query) is not None, query  # the new path is taken
+        fast = repo.aggregate(engine, query=query)
+        assert fast and fast == repo.aggregate(engine, query=query, source="results"), query
+
+
+@pytest.mark.postgres
+def test_day_service_answers_as_the_raw_results_do() -> None:
+    start = datetime(2026, 1, 29, tzinfo=UTC)
+    with postgres_database() as url:
+        engine = repo.make_engine(url)
+        migrate.upgrade(engine)
+        batch = _day_service_batch(400, start)
+        for part in (batch[:150], batch[100:300], batch[250:]):  # overlaps: duplicates
+            repo.ingest(engine, batch=part)
+        repo.ingest(engine, batch=batch[:50])  # the same submission again
+        assert repo.count_results(engine) == 400
+        # the data exercises the overlap: some organisation is in two statuses of a key
+        by_status = repo.aggregate(engine, query=AggregateQuery(
+            group_by=("day", "service", "status")))
+        any_status = repo.aggregate(engine, query=AggregateQuery(group_by=("day", "service")))
+        summed = Counter[tuple[object, ...]]()
+        for row in by_status:
+            summed[row.keys[:2]] += row.orgs
+        assert any(summed[row.keys] > row.orgs for row in any_status)
+        for since, until in ((None, None), (date(2026, 1, 30), date(2026, 2, 2)),
+                             (date(2026, 2, 1), None), (None, date(2026, 1, 31))):
+            _day_service_matches(engine, since=since, until=until)
+        engine.dispose()
+
+
+def test_only_questions_by_day_and_service_read_day_service() -> None:
+    """Sums of day_service's orgs are exact over shards only: a question over several days,
+    services or statuses of one row of the answer reads counts_day as before."""
+    def status(keys: tuple[str, ...], **filters: tuple[str | None, ...]) -> str | None:
+        return repo._day_service_status(AggregateQuery(group_by=keys,
+                                                       filters=tuple(filters.items())))
+
+    assert status(("day", "service")) == "*"
+    assert status(("day", "service"), status=("blocked",)) == "blocked"
+    assert status(("day", "service", "status"), status=("blocked", "accessible")) == "by status"
+    assert status(("day", "service"), status=("blocked", "accessible")) is None
+    assert status(("day", "service"), status=("*",)) is None
+    assert status(("service",)) is None and status(("day",)) is None
+    assert status(("day", "status")) is None
+    assert status(("day", "service", "org")) is None
+    assert status(("day", "service"), network=("lan",)) is None
+
+
+@pytest.mark.postgres
+def test_day_service_stays_exact_under_concurrent_ingests_of_the_same_keys() -> None:
+    """Threads ingest overlapping batches (the same days, services, statuses and
+    organisations, some results in several batches): every organisation is counted once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    with postgres_database() as url:
+        engine = repo.make_engine(url, pool_size=4)
+        migrate.upgrade(engine)
+        batch = _day_service_batch(600, start, orgs=5)
+        parts = [batch[i::6] + batch[(i + 1) % 6::12] for i in range(6)] * 2
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            accepted = sum(c.accepted for c in pool.map(
+                lambda part: repo.ingest(engine, batch=part), parts, timeout=120))
+        assert accepted == repo.count_results(engine) == 600
+        _day_service_matches(engine)
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_day_service_after_a_rebuild_and_the_retention() -> None:
+    """A rebuild recounts day_service with counts_day (results loaded behind the ingest's
+    back included); the retention, which keeps the rollups' counts, keeps it too."""
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    old = now - timedelta(days=500)
+    with postgres_database() as url:
+        engine = repo.make_engine(url)
+        migrate.upgrade(engine)
+        repo.ingest(engine, batch=_day_service_batch(200, old) + _day_service_batch(200, now))
+        bypassed = _day_service_batch(60, now - timedelta(days=3), orgs=5)
+        with engine.begin() as conn:  # behind the ingest's back: no rollup counts them
+            conn.execute(results.insert(), [
+                {c: getattr(r, c) for c in results.c.keys()} for r in bypassed])
+        repo.rebuild_rollups(engine, since=(now - timedelta(days=4)).date())
+        _day_service_matches(engine)
+        repo.rebuild_rollups(engine)
+        _day_service_matches(engine)
+        before = repo.aggregate(engine, query=AggregateQuery(group_by=("day", "service")))
+        assert partitions.retain(engine, days=400, now=now) >= 1
+        assert repo.count_results(engine) == 260  # the old results are gone, not their counts
+        # the same question through counts_day (a filter on every network takes that path)
+        through_counts_day = AggregateQuery(group_by=("day", "service"),
+                                            filters=(("network", ("lan", "public-wifi")),))
+        assert (repo.aggregate(engine, query=AggregateQuery(group_by=("day", "service")))
+                == before == repo.aggregate(engine, query=through_counts_day))
+        engine.dispose()

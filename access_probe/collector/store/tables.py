@@ -136,6 +136,47 @@ ROLLUPS = ((counts_day, DAY_KEYS), (counts_month, MONTH_KEYS), (hours_day, HOUR_
            (hours_month, HOUR_MONTH_KEYS), (hours_service, HOUR_SERVICE_KEYS))
 
 
+# --- the day x service rollup (PostgreSQL only, migration 0006) ----------------------------
+# The dashboard's trend (day x service over four weeks) read ~758k counts_day rows at national
+# size. These two tables answer it from ~28 x 26 x 4 x 16 rows. They are maintained by triggers
+# on counts_day (see the migration), not by the ingest, and exist on PostgreSQL only: SQLite,
+# the small embedded store, keeps reading counts_day. Their own MetaData, so a schema
+# comparison takes them on PostgreSQL only.
+#
+# `status` is a result's status or ANY_STATUS: an organisation measured in two statuses on a
+# day counts once in (day, service) but once in each status, so "any status" is its own key.
+
+postgres_metadata = sa.MetaData(naming_convention=NAMING)
+ANY_STATUS = "*"
+DAY_SERVICE_SHARDS = 16
+
+# The organisations seen per (day, service, status): a row newly inserted is a new
+# organisation for that key, which is how day_service.orgs stays an exact distinct count.
+day_service_orgs = sa.Table(
+    "day_service_orgs", postgres_metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("service", Label, primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("org", Code, primary_key=True),
+)
+
+# Results and distinct organisations per (day, service, status), split by a hash of the
+# organisation into DAY_SERVICE_SHARDS rows: concurrent ingests from different councils update
+# different rows of today instead of queueing on one row lock each until they commit. An
+# organisation is counted once per key in day_service_orgs, in whichever shard its first
+# insert went to, so the sum of `orgs` over the shards is exact.
+day_service = sa.Table(
+    "day_service", postgres_metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("service", Label, primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("shard", sa.SmallInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("orgs", sa.BigInteger, nullable=False),
+)
+DAY_SERVICE_KEYS = ("day", "service", "status")
+
+
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """For schema comparisons: the monthly partitions of `results` are made at run time and
     are not in this metadata (they are `results` itself)."""
