@@ -55,7 +55,11 @@ def principal(request: Request, state: StateDep,
     bucket is empty every token from that client is answered 429 before it is checked, so
     a guess cannot be tested faster than the limit. The address is hashed with a key kept
     in the database and used for nothing else."""
-    token = creds.credentials if creds else ""
+    return authenticate(request, state, creds.credentials if creds else "")
+
+
+def authenticate(request: Request, state: Collector, token: str) -> Principal:
+    """The caller a presented token proves, throttle first (see `principal`)."""
     client = client_hash(request, state)
     if token:
         wait = state.auth_failures.peek(client)

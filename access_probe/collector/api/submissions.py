@@ -21,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from access_probe.collector.api.deps import (
     InvalidInput,
+    authenticate,
     client_hash,
     get_state,
     parse_submission,
     rate_limited,
     read_limited,
-    refuse_token,
     token_principal,
     too_many_failures,
 )
@@ -70,18 +70,6 @@ def bearer_token(request: Request) -> str:
     """The bearer credentials, read as FastAPI's HTTPBearer reads them ('' for none)."""
     scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     return credentials if scheme.lower() == "bearer" and credentials else ""
-
-
-def authenticate(request: Request, state: Collector, token: str) -> Principal:
-    client = client_hash(request, state)
-    if token:
-        wait = state.auth_failures.peek(client)
-        if wait > 0:
-            raise too_many_failures(wait)
-    who = token_principal(state, token)
-    if who is None:
-        refuse_token(state, token, client)
-    return who
 
 
 def accept(state: Collector, who: Principal, address: str, body: bytes) -> IngestCounts:
