@@ -112,7 +112,7 @@ class SharedRateLimiter:
         tokens, granted = conn.execute(_TAKE, {
             "key": self._key(key), "now": self.clock(), "rate": rate,
             "burst": float(self.burst), "cost": cost}).one()
-        return 0.0 if granted else max((cost - float(tokens)) / rate, 0.001)
+        return self._take_wait(tokens, granted, cost)
 
     def take_peeking(self, conn: sa.Connection, key: str, *, other: SharedRateLimiter,
                      other_key: str) -> tuple[float, float]:
@@ -129,8 +129,11 @@ class SharedRateLimiter:
             tokens, granted = conn.exec_driver_sql(_TAKE_SQL, params).one()
             other_tokens, other_stamp = conn.exec_driver_sql(_PEEK_SQL, params).first() or (
                 None, None)
-        wait = 0.0 if granted else max((1.0 - float(tokens)) / rate, 0.001)
-        return other._wait(other_tokens, other_stamp, 1.0), wait
+        return other._wait(other_tokens, other_stamp, 1.0), self._take_wait(tokens, granted, 1.0)
+
+    def _take_wait(self, tokens: float, granted: bool, cost: float) -> float:
+        """A take's answer: 0.0 when granted, else the seconds until `cost` units are there."""
+        return 0.0 if granted else max((cost - float(tokens)) / (self.per_minute / 60.0), 0.001)
 
     def _wait(self, tokens: float | None, stamp: float | None, cost: float) -> float:
         """The wait for `cost` units of a bucket read as (tokens, stamp); no row is full."""

@@ -79,10 +79,9 @@ class TokenCache:
         self._rows: dict[str, tuple[float, TokenRecord]] = {}
 
     def find(self, token_id: str) -> TokenRecord | None:
+        if (fresh := self.kept(token_id)) is not None:
+            return fresh
         now = self.clock()
-        kept = self._rows.get(token_id)
-        if kept is not None and now - kept[0] < self.seconds:
-            return kept[1]
         record = self.lookup(token_id)
         if record is None:
             self._rows.pop(token_id, None)

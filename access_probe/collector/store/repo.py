@@ -274,15 +274,23 @@ def _json_text(value: object) -> str:
     return orjson.dumps(value).decode()  # None as 'null', as SQLAlchemy's JSON type stores it
 
 
-def _sqlite_rollup_sql(table: sa.Table, keys: Sequence[str]) -> str:
-    """Count the rows written after rowid `?` into one rollup (the values as `rebuild_rollups`
-    computes them on SQLite). SQLite needs the WHERE before ON CONFLICT in an INSERT ... SELECT."""
-    value = {"day": "day", "hour": "hour", "org": "org", "month": "strftime('%Y-%m-01', day)",
+def _rollup_exprs(keys: Sequence[str], *, postgres: bool) -> list[str]:
+    """SQL over `results` for each rollup key: the value a rollup stores ('' for absent)."""
+    month = "date_trunc('month', day)::date" if postgres else "strftime('%Y-%m-01', day)"
+    value = {"day": "day", "hour": "hour", "org": "org", "month": month,
              "interception": "CASE WHEN interception_issuer IS NULL THEN 'no' ELSE 'yes' END"}
-    exprs = ", ".join(value.get(k, f"coalesce({k}, '')") for k in keys)
-    derived = ", ".join(f"max(coalesce({d}, ''))" for d in DERIVED)
+    return [value.get(k, f"coalesce({k}, '')") for k in keys]
+
+
+_DERIVED_MAX = ", ".join(f"max(coalesce({d}, ''))" for d in DERIVED)
+
+
+def _sqlite_rollup_sql(table: sa.Table, keys: Sequence[str]) -> str:
+    """Count the rows written after rowid `?` into one rollup (the values `rebuild_rollups`
+    stores). SQLite needs the WHERE before ON CONFLICT in an INSERT ... SELECT."""
+    exprs = ", ".join(_rollup_exprs(keys, postgres=False))
     cols = ", ".join([*keys, *DERIVED, "count"])
-    return (f"INSERT INTO {table.name} ({cols}) SELECT {exprs}, {derived}, count(*) "
+    return (f"INSERT INTO {table.name} ({cols}) SELECT {exprs}, {_DERIVED_MAX}, count(*) "
             f"FROM results WHERE rowid > ? GROUP BY {exprs} ORDER BY {exprs} "
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET count = count + excluded.count")
 
@@ -371,9 +379,10 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
     service (and status) reads day_service instead, whose distinct organisations are kept
     already (see _day_service_status)."""
     keys = query.group_by
-    if (source == "rollup" and engine.dialect.name == "postgresql"
-            and _day_service_status(query) is not None):
-        return _aggregate_day_service(engine, query)
+    if source == "rollup" and engine.dialect.name == "postgresql":
+        status = _day_service_status(query)
+        if status is not None:
+            return _aggregate_day_service(engine, query, status)
     parts = _sources(query) if source == "rollup" else [(results, None, None)]
     selects = []
     for table, since, until in parts:
@@ -398,6 +407,11 @@ def aggregate(engine: Engine, *, query: AggregateQuery,
             # the hash aggregates stay in memory (the 4 MB default spills them to disk)
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         rows = conn.execute(stmt).all()
+    return _aggregate_rows(keys, rows)
+
+
+def _aggregate_rows(keys: Sequence[str], rows: Sequence[Any]) -> list[AggregateRow]:
+    """(keys..., count, orgs) rows as AggregateRows, leaving out those counting nothing."""
     return [AggregateRow(keys=tuple(_value(k, v) for k, v in zip(keys, row[:-2], strict=True)),
                          count=int(row[-2]), orgs=int(row[-1]))
             for row in rows if row[-2]]
@@ -424,29 +438,21 @@ def _day_service_status(query: AggregateQuery) -> str | None:
     return None  # several statuses: their organisations overlap
 
 
-def _aggregate_day_service(engine: Engine, query: AggregateQuery) -> list[AggregateRow]:
-    """A day x service(x status) question from day_service: the sums of its shards."""
-    status = _day_service_status(query)
+def _aggregate_day_service(engine: Engine, query: AggregateQuery,
+                           status: str) -> list[AggregateRow]:
+    """A day x service(x status) question from day_service: the sums of its shards, over the
+    statuses `_day_service_status` chose."""
     table = day_service
-    clauses: list[sa.ColumnElement[bool]] = [
-        table.c[key].in_([v if v is not None else "" for v in values])
-        for key, values in query.filters]
+    clauses = _where(table, query, since=query.since, until=query.until)
     clauses.append(table.c.status != ANY_STATUS if status == "by status"
                    else table.c.status == status)
-    if query.since:
-        clauses.append(table.c.day >= query.since)
-    if query.until:
-        clauses.append(table.c.day <= query.until)
     key_cols = [table.c[k] for k in query.group_by]
     stmt = (sa.select(*key_cols, sa.func.sum(table.c.count).label("n"),
                       sa.func.sum(table.c.orgs).label("orgs"))
             .where(*clauses).group_by(*key_cols).order_by(sa.desc("n"), *key_cols))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    return [AggregateRow(keys=tuple(_value(k, v)
-                                    for k, v in zip(query.group_by, row[:-2], strict=True)),
-                         count=int(row[-2]), orgs=int(row[-1]))
-            for row in rows if row[-2]]
+    return _aggregate_rows(query.group_by, rows)
 
 
 def _value(key: str, value: Any) -> Any:
@@ -589,9 +595,6 @@ def rebuild_rollups(engine: Engine, *, since: date | None = None) -> None:
     """Recount every rollup from the stored results (from `since` on, when given): after a
     bulk load that bypassed the ingest, or to check the rollups. One transaction."""
     postgres = engine.dialect.name == "postgresql"
-    month = "date_trunc('month', day)::date" if postgres else "strftime('%Y-%m-01', day)"
-    value = {"day": "day", "hour": "hour", "org": "org", "month": month,
-             "interception": "CASE WHEN interception_issuer IS NULL THEN 'no' ELSE 'yes' END"}
     with engine.begin() as conn:
         if postgres:
             # counts_day's insert trigger fills these again from the rows recounted below
@@ -607,11 +610,10 @@ def rebuild_rollups(engine: Engine, *, since: date | None = None) -> None:
                 where, params = "WHERE day >= :start", {"start": start}
             else:
                 conn.execute(table.delete())
-            exprs = [value.get(k, f"coalesce({k}, '')") for k in keys]
-            derived = ", ".join(f"max(coalesce({d}, ''))" for d in DERIVED)
+            exprs = _rollup_exprs(keys, postgres=postgres)
             conn.execute(sa.text(
                 f"INSERT INTO {table.name} ({', '.join(keys)}, {', '.join(DERIVED)}, count) "
-                f"SELECT {', '.join(exprs)}, {derived}, count(*) FROM results {where} "
+                f"SELECT {', '.join(exprs)}, {_DERIVED_MAX}, count(*) FROM results {where} "
                 # in key order (day or month first), as the ingest lays rows down over time:
                 # a period's rows then sit together on disk instead of across the table
                 f"GROUP BY {', '.join(exprs)} ORDER BY {', '.join(exprs)}"), params)
